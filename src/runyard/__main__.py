@@ -1,0 +1,5 @@
+"""`python -m runyard` runs the command line."""
+
+from runyard.cli import main
+
+main()

@@ -1,0 +1,52 @@
+"""Every failure leaves as `{"error_code", "message"}` with MLflow's status; nothing leaks as a bare 500."""
+
+from __future__ import annotations
+
+import logging
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+
+from runyard.api.http import JSONResponse, error_response
+from runyard.domain.errors import ENDPOINT_NOT_FOUND, INTERNAL_ERROR, MlflowError
+
+log = logging.getLogger("runyard.api")
+
+
+async def mlflow_error(_request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, MlflowError)
+    return error_response(exc)
+
+
+async def http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    if exc.status_code == 404:
+        return JSONResponse(
+            {
+                "error_code": ENDPOINT_NOT_FOUND,
+                "message": f"No API endpoint {request.method} {request.url.path}",
+            },
+            status_code=404,
+        )
+    if exc.status_code == 405:
+        return JSONResponse(
+            {
+                "error_code": ENDPOINT_NOT_FOUND,
+                "message": f"Method {request.method} is not allowed for {request.url.path}",
+            },
+            status_code=405,
+        )
+    return JSONResponse(
+        {"error_code": "BAD_REQUEST", "message": str(exc.detail)}, status_code=exc.status_code
+    )
+
+
+async def unexpected_error(request: Request, exc: Exception) -> Response:
+    log.exception("unhandled error in %s %s", request.method, request.url.path, exc_info=exc)
+    return JSONResponse(
+        {"error_code": INTERNAL_ERROR, "message": f"Internal error: {type(exc).__name__}"}, status_code=500
+    )
+
+
+HANDLERS = {MlflowError: mlflow_error, HTTPException: http_error, Exception: unexpected_error}

@@ -1,0 +1,120 @@
+"""Request-body reading with size limits, pydantic parsing into MLflow-shaped errors, JSON rendering."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import anyio.to_thread
+import orjson
+from pydantic import BaseModel, ValidationError
+from starlette.requests import Request
+from starlette.responses import Response
+
+from runyard.domain.errors import MlflowError, invalid
+from runyard.domain.limits import MAX_JSON_REQUEST_BYTES
+from runyard.domain.validation import invalid_value_message, missing_value_message
+
+M = TypeVar("M", bound=BaseModel)
+R = TypeVar("R")
+
+EMPTY_JSON = b"{}"
+
+
+class JSONResponse(Response):
+    media_type = "application/json"
+
+    def render(self, content: Any) -> bytes:
+        if isinstance(content, bytes):
+            return content
+        return orjson.dumps(content)
+
+
+def ok(content: Any = None) -> JSONResponse:
+    return JSONResponse(EMPTY_JSON if content is None else content)
+
+
+def error_response(error: MlflowError) -> JSONResponse:
+    return JSONResponse(error.to_json(), status_code=error.http_status)
+
+
+async def read_body(request: Request, limit: int = MAX_JSON_REQUEST_BYTES, what: str = "Request") -> bytes:
+    """The whole body, refused with a 400 before it is buffered if it is larger than `limit`."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise _too_large(what, limit, int(declared))
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise _too_large(what, limit, size)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _too_large(what: str, limit: int, size: int) -> MlflowError:
+    return invalid(f"{what} bodies must be at most {limit} bytes, got a request of size {size}.")
+
+
+async def parse_json_body(request: Request, model: type[M], limit: int = MAX_JSON_REQUEST_BYTES) -> M:
+    body = await read_body(request, limit)
+    if not body.strip():
+        body = EMPTY_JSON
+    try:
+        data = orjson.loads(body)
+    except orjson.JSONDecodeError as e:
+        raise invalid(f"Malformed JSON in request body: {e}") from None
+    if not isinstance(data, dict):
+        raise invalid("Request body must be a JSON object.")
+    return validate(model, data)
+
+
+def parse_query(request: Request, model: type[M]) -> M:
+    """GET requests carry the message as query parameters; repeated keys fill list fields."""
+    params = request.query_params
+    data: dict[str, Any] = {}
+    for name, field in model.model_fields.items():
+        if name not in params:
+            continue
+        if _is_list(field.annotation):
+            data[name] = params.getlist(name)
+        else:
+            data[name] = params.getlist(name)[-1]
+    return validate(model, data)
+
+
+def _is_list(annotation: Any) -> bool:
+    text = str(annotation)
+    return text.startswith("list[") or "List[" in text or "list[" in text
+
+
+def validate(model: type[M], data: dict[str, Any]) -> M:
+    try:
+        return model.model_validate(data)
+    except ValidationError as e:
+        raise _to_mlflow_error(e) from None
+
+
+def _to_mlflow_error(e: ValidationError) -> MlflowError:
+    err = e.errors(include_url=False)[0]
+    path = _render_loc(err["loc"])
+    if err["type"] == "missing":
+        return invalid(missing_value_message(path))
+    return invalid(invalid_value_message(path, err.get("input"), err["msg"]))
+
+
+def _render_loc(loc: tuple[int | str, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out
+
+
+async def call(fn: Callable[..., R], *args: Any, **kwargs: Any) -> R:
+    """Run a (blocking, database-bound) service call on the worker thread pool."""
+    return await anyio.to_thread.run_sync(functools.partial(fn, *args, **kwargs))

@@ -1,0 +1,1 @@
+"""The MLflow REST surface: tracking, metrics, artifacts, server info."""

@@ -1,0 +1,175 @@
+"""The proxied artifact API (`/api/2.0/mlflow-artifacts/...`): streamed upload, download, list, delete,
+and multipart uploads whose parts are PUT back to this server."""
+
+from __future__ import annotations
+
+import posixpath
+from email.utils import formatdate
+from urllib.parse import quote
+
+from pydantic import Field
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+
+from runyard.api.http import call, ok, parse_json_body
+from runyard.api.mlflow.fields import Int64
+from runyard.api.mlflow.messages import Message
+from runyard.api.routing import Endpoint, resolve_context, services
+from runyard.artifacts.base import ArtifactBackend
+from runyard.artifacts.paths import clean_relative_path
+from runyard.domain.errors import invalid
+
+# Served as text so a stored page or script can never run in the server's origin.
+_ACTIVE_CONTENT = {
+    "text/html",
+    "application/xhtml+xml",
+    "image/svg+xml",
+    "application/javascript",
+    "text/javascript",
+    "application/xml",
+    "text/xml",
+}
+
+
+async def _backend(request: Request) -> ArtifactBackend:
+    ctx = await call(resolve_context, request)
+    backend: ArtifactBackend = services(request).artifacts.backend(ctx)
+    return backend
+
+
+def _path_param(request: Request) -> str:
+    return str(request.path_params.get("artifact_path", ""))
+
+
+async def upload(request: Request) -> Response:
+    backend = await _backend(request)
+    await backend.write(_path_param(request), request.stream())
+    return ok()
+
+
+async def download(request: Request) -> Response:
+    backend = await _backend(request)
+    path = _path_param(request)
+    reader = await backend.read(path)
+    content_type = reader.content_type
+    if content_type in _ACTIVE_CONTENT:
+        content_type = "text/plain"
+    filename = posixpath.basename(clean_relative_path(path)) or "artifact"
+    headers = {
+        "Content-Length": str(reader.size),
+        "Content-Disposition": f"attachment; filename*=UTF-8''{quote(filename)}",
+        "X-Content-Type-Options": "nosniff",
+        "Content-Security-Policy": "sandbox",
+        "Last-Modified": formatdate(reader.mtime, usegmt=True),
+    }
+    return StreamingResponse(reader.chunks(), media_type=content_type, headers=headers)
+
+
+async def list_artifacts(request: Request) -> Response:
+    backend = await _backend(request)
+    path = request.query_params.get("path", "")
+    files = await call(backend.list, path)
+    if not files:
+        return ok()
+    out = []
+    for f in files:
+        entry: dict[str, object] = {"path": f.path, "is_dir": f.is_dir}
+        if f.file_size is not None:
+            entry["file_size"] = f.file_size
+        out.append(entry)
+    return ok({"files": out})
+
+
+async def delete(request: Request) -> Response:
+    backend = await _backend(request)
+    await call(backend.delete, _path_param(request))
+    return ok()
+
+
+# --- multipart --------------------------------------------------------------------------------
+
+
+class CreateMultipart(Message):
+    path: str
+    num_parts: Int64 = 1
+
+
+class PartMessage(Message):
+    part_number: Int64
+    etag: str = ""
+    url: str | None = None
+
+
+class CompleteMultipart(Message):
+    path: str
+    upload_id: str
+    parts: list[PartMessage] = Field(default_factory=list)
+
+
+class AbortMultipart(Message):
+    path: str = ""
+    upload_id: str
+
+
+def _target(request: Request, local_path: str) -> str:
+    """The artifact the client means: the URL's directory plus the basename of its local file."""
+    directory = _path_param(request)
+    name = posixpath.basename(local_path.replace("\\", "/"))
+    if not name:
+        raise invalid("Missing value for required parameter 'path'.")
+    return posixpath.join(directory, name) if directory else name
+
+
+async def create_multipart(request: Request) -> Response:
+    body = await parse_json_body(request, CreateMultipart)
+    backend = await _backend(request)
+    target = _target(request, body.path)
+    upload_id = await call(backend.create_multipart, target, body.num_parts)
+    base = str(request.base_url).rstrip("/")
+    credentials = [
+        {
+            "url": f"{base}/api/2.0/mlflow-artifacts/mpu/part/{upload_id}/{n}",
+            "part_number": n,
+            "headers": {},
+        }
+        for n in range(1, body.num_parts + 1)
+    ]
+    return ok({"upload_id": upload_id, "credentials": credentials})
+
+
+async def upload_part(request: Request) -> Response:
+    backend = await _backend(request)
+    upload_id = str(request.path_params["upload_id"])
+    part_number = int(request.path_params["part_number"])
+    etag = await backend.write_part(upload_id, part_number, request.stream())
+    return Response(b"", status_code=200, headers={"ETag": f'"{etag}"'})
+
+
+async def complete_multipart(request: Request) -> Response:
+    body = await parse_json_body(request, CompleteMultipart)
+    backend = await _backend(request)
+    target = _target(request, body.path)
+    await backend.complete_multipart(body.upload_id, target, [(p.part_number, p.etag) for p in body.parts])
+    return ok()
+
+
+async def abort_multipart(request: Request) -> Response:
+    body = await parse_json_body(request, AbortMultipart)
+    backend = await _backend(request)
+    await call(backend.abort_multipart, body.upload_id)
+    return ok()
+
+
+ENDPOINTS = [
+    Endpoint("PUT", "/artifacts/{artifact_path:path}", upload, "artifact:write"),
+    Endpoint("GET", "/artifacts/{artifact_path:path}", download, "artifact:read"),
+    Endpoint("DELETE", "/artifacts/{artifact_path:path}", delete, "artifact:write"),
+    Endpoint("GET", "/artifacts", list_artifacts, "artifact:read"),
+    Endpoint("POST", "/mpu/create/{artifact_path:path}", create_multipart, "artifact:write"),
+    Endpoint("POST", "/mpu/create", create_multipart, "artifact:write"),
+    Endpoint("POST", "/mpu/complete/{artifact_path:path}", complete_multipart, "artifact:write"),
+    Endpoint("POST", "/mpu/complete", complete_multipart, "artifact:write"),
+    Endpoint("POST", "/mpu/abort/{artifact_path:path}", abort_multipart, "artifact:write"),
+    Endpoint("POST", "/mpu/abort", abort_multipart, "artifact:write"),
+    Endpoint("PUT", "/mpu/part/{upload_id}/{part_number:int}", upload_part, "artifact:write"),
+]

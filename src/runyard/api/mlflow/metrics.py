@@ -1,0 +1,50 @@
+"""Metric history endpoints: full paginated history and sampled multi-run history."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from runyard.api.http import ok, parse_query
+from runyard.api.mlflow import messages as m
+from runyard.api.mlflow import render
+from runyard.api.routing import Endpoint, in_context, services
+from runyard.domain.errors import invalid
+
+
+async def get_metric_history(request: Request) -> Response:
+    q = parse_query(request, m.GetMetricHistory)
+    if not q.target:
+        raise invalid("Missing value for required parameter 'run_id'.")
+    page = await in_context(
+        request, services(request).metric_history.history, q.target, q.metric_key, q.max_results, q.page_token
+    )
+    out: dict[str, object] = {}
+    if page.items:
+        out["metrics"] = [render.metric(x) for x in page.items]
+    if page.next_page_token:
+        out["next_page_token"] = page.next_page_token
+    return ok(out)
+
+
+async def get_metric_history_bulk_interval(request: Request) -> Response:
+    q = parse_query(request, m.GetMetricHistoryBulkInterval)
+    points = await in_context(
+        request,
+        services(request).metric_history.sampled,
+        q.run_ids,
+        q.metric_key,
+        q.start_step,
+        q.end_step,
+        q.max_results,
+    )
+    out: dict[str, object] = {}
+    if points:
+        out["metrics"] = [{**render.metric(p.metric), "run_id": p.run_id} for p in points]
+    return ok(out)
+
+
+ENDPOINTS = [
+    Endpoint("GET", "/metrics/get-history", get_metric_history, "run:read"),
+    Endpoint("GET", "/metrics/get-history-bulk-interval", get_metric_history_bulk_interval, "run:read"),
+]

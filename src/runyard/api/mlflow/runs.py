@@ -1,0 +1,184 @@
+"""Run endpoints: create, get, update, delete, restore, search, tags, params, metrics, inputs, outputs."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from runyard.api.http import ok, parse_json_body, parse_query
+from runyard.api.mlflow import messages as m
+from runyard.api.mlflow import render
+from runyard.api.routing import Endpoint, in_context, services
+from runyard.domain.entities import Dataset, ModelIO
+from runyard.domain.errors import invalid
+from runyard.domain.limits import MAX_BATCH_REQUEST_BYTES
+from runyard.services.runs import DatasetInputIn, MetricIn
+
+
+def _run_id(ref: m.RunRef) -> str:
+    if not ref.target:
+        raise invalid("Missing value for required parameter 'run_id'.")
+    return ref.target
+
+
+async def create_run(request: Request) -> Response:
+    body = await parse_json_body(request, m.CreateRun)
+    run = await in_context(
+        request,
+        services(request).runs.create,
+        experiment_id=body.experiment_id,
+        user_id=body.user_id,
+        run_name=body.run_name,
+        start_time=body.start_time,
+        tags=[(t.key, t.value) for t in body.tags],
+    )
+    return ok({"run": render.run(run)})
+
+
+async def get_run(request: Request) -> Response:
+    q = parse_query(request, m.RunRef)
+    run = await in_context(request, services(request).runs.get, _run_id(q))
+    return ok({"run": render.run(run)})
+
+
+async def update_run(request: Request) -> Response:
+    body = await parse_json_body(request, m.UpdateRun)
+    info = await in_context(
+        request,
+        services(request).runs.update,
+        _run_id(body),
+        status=body.status,
+        end_time=body.end_time,
+        run_name=body.run_name,
+    )
+    return ok({"run_info": render.run_info(info)})
+
+
+async def delete_run(request: Request) -> Response:
+    body = await parse_json_body(request, m.RunRef)
+    await in_context(request, services(request).runs.delete, _run_id(body))
+    return ok()
+
+
+async def restore_run(request: Request) -> Response:
+    body = await parse_json_body(request, m.RunRef)
+    await in_context(request, services(request).runs.restore, _run_id(body))
+    return ok()
+
+
+async def set_tag(request: Request) -> Response:
+    body = await parse_json_body(request, m.SetTag)
+    await in_context(request, services(request).runs.set_tag, _run_id(body), body.key, body.value)
+    return ok()
+
+
+async def delete_tag(request: Request) -> Response:
+    body = await parse_json_body(request, m.DeleteTag)
+    await in_context(request, services(request).runs.delete_tag, _run_id(body), body.key)
+    return ok()
+
+
+async def log_param(request: Request) -> Response:
+    body = await parse_json_body(request, m.LogParam)
+    await in_context(
+        request,
+        services(request).runs.log_batch,
+        _run_id(body),
+        metrics=[],
+        params=[(body.key, body.value)],
+        tags=[],
+        single=True,
+    )
+    return ok()
+
+
+async def log_metric(request: Request) -> Response:
+    body = await parse_json_body(request, m.LogMetric)
+    await in_context(
+        request,
+        services(request).runs.log_batch,
+        _run_id(body),
+        metrics=[MetricIn(body.key, body.value, body.timestamp, body.step)],
+        params=[],
+        tags=[],
+        single=True,
+    )
+    return ok()
+
+
+async def log_batch(request: Request) -> Response:
+    body = await parse_json_body(request, m.LogBatch, limit=MAX_BATCH_REQUEST_BYTES)
+    await in_context(
+        request,
+        services(request).runs.log_batch,
+        _run_id(body),
+        metrics=[MetricIn(x.key, x.value, x.timestamp, x.step) for x in body.metrics],
+        params=[(p.key, p.value) for p in body.params],
+        tags=[(t.key, t.value) for t in body.tags],
+    )
+    return ok()
+
+
+async def log_inputs(request: Request) -> Response:
+    body = await parse_json_body(request, m.LogInputs)
+    datasets = [
+        DatasetInputIn(
+            Dataset(
+                d.dataset.name,
+                d.dataset.digest,
+                d.dataset.source_type,
+                d.dataset.source,
+                d.dataset.schema_,
+                d.dataset.profile,
+            ),
+            [(t.key, t.value) for t in d.tags],
+        )
+        for d in body.datasets
+    ]
+    models = [ModelIO(x.model_id) for x in body.models]
+    await in_context(request, services(request).runs.log_inputs, _run_id(body), datasets, models)
+    return ok()
+
+
+async def log_outputs(request: Request) -> Response:
+    body = await parse_json_body(request, m.LogOutputs)
+    models = [ModelIO(x.model_id, x.step) for x in body.models]
+    await in_context(request, services(request).runs.log_outputs, _run_id(body), models)
+    return ok()
+
+
+async def search_runs(request: Request) -> Response:
+    body = await parse_json_body(request, m.SearchRuns)
+    page = await in_context(
+        request,
+        services(request).run_search.search,
+        experiment_ids=body.experiment_ids,
+        filter_string=body.filter,
+        run_view_type=body.run_view_type,
+        max_results=body.max_results,
+        order_by=body.order_by,
+        page_token=body.page_token,
+    )
+    out: dict[str, object] = {}
+    if page.items:
+        out["runs"] = [render.run(r) for r in page.items]
+    if page.next_page_token:
+        out["next_page_token"] = page.next_page_token
+    return ok(out)
+
+
+ENDPOINTS = [
+    Endpoint("POST", "/runs/create", create_run, "experiment:write"),
+    Endpoint("GET", "/runs/get", get_run, "run:read"),
+    Endpoint("POST", "/runs/update", update_run, "run:write"),
+    Endpoint("POST", "/runs/delete", delete_run, "run:write"),
+    Endpoint("POST", "/runs/restore", restore_run, "run:write"),
+    Endpoint("POST", "/runs/set-tag", set_tag, "run:write"),
+    Endpoint("POST", "/runs/delete-tag", delete_tag, "run:write"),
+    Endpoint("POST", "/runs/log-parameter", log_param, "run:write"),
+    Endpoint("POST", "/runs/log-metric", log_metric, "run:write"),
+    Endpoint("POST", "/runs/log-batch", log_batch, "run:write"),
+    Endpoint("POST", "/runs/log-inputs", log_inputs, "run:write"),
+    Endpoint("POST", "/runs/outputs", log_outputs, "run:write"),
+    Endpoint("POST", "/runs/search", search_runs, "experiment:list"),
+]

@@ -1,0 +1,73 @@
+"""Endpoint declarations: each route names its access rule, and is mounted under every API prefix."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from runyard.api.http import call
+from runyard.services.context import RequestContext
+
+Handler = Callable[[Request], Awaitable[Response]]
+R = TypeVar("R")
+
+WORKSPACE_HEADER = "x-mlflow-workspace"
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """One MLflow RPC: method + path below the service prefix, its handler and its access rule.
+
+    `access` names what a caller must be allowed to do (e.g. "experiment:read", "run:write");
+    the identity and access layer enforces it, and a route without one is refused.
+    """
+
+    method: str
+    path: str
+    handler: Handler
+    access: str
+    version: str = "2.0"
+
+
+def mount(
+    endpoints: Iterable[Endpoint], service: str = "mlflow", prefixes: Sequence[str] = ("api", "ajax-api")
+) -> list[Route]:
+    """Routes for `/<prefix>/<version>/<service><path>` for every prefix."""
+    routes = []
+    for e in endpoints:
+        for prefix in prefixes:
+            routes.append(
+                Route(
+                    f"/{prefix}/{e.version}/{service}{e.path}",
+                    e.handler,
+                    methods=[e.method],
+                    name=f"{prefix}:{e.version}:{service}{e.path}:{e.method}",
+                )
+            )
+            routes[-1].access = e.access  # type: ignore[attr-defined]
+    return routes
+
+
+def services(request: Request) -> Any:
+    return request.app.state.services
+
+
+def resolve_context(request: Request) -> RequestContext:
+    """The workspace a request addresses: the URL form (set by middleware) or the MLflow header."""
+    name = request.scope.get("runyard.workspace") or request.headers.get(WORKSPACE_HEADER)
+    workspace = services(request).workspaces.resolve(name)
+    return RequestContext(workspace=workspace)
+
+
+async def in_context(request: Request, fn: Callable[..., R], *args: Any, **kwargs: Any) -> R:
+    """Resolve the request context and run `fn(ctx, ...)` on the worker thread pool."""
+
+    def run() -> R:
+        return fn(resolve_context(request), *args, **kwargs)
+
+    return await call(run)

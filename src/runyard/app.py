@@ -1,0 +1,41 @@
+"""Builds the ASGI application: routes, error handlers, and the per-process services."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from starlette.applications import Starlette
+from starlette.routing import BaseRoute
+
+from runyard.api.errors import HANDLERS
+from runyard.api.mlflow import artifacts, experiments, metrics, runs, server_info
+from runyard.api.routing import mount
+from runyard.config import Settings
+from runyard.services.container import Services
+
+
+def routes() -> list[BaseRoute]:
+    return [
+        *server_info.PROBE_ROUTES,
+        *mount([*experiments.ENDPOINTS, *runs.ENDPOINTS, *metrics.ENDPOINTS]),
+        *mount(server_info.ENDPOINTS),
+        *mount(artifacts.ENDPOINTS, service="mlflow-artifacts"),
+    ]
+
+
+def create_app(settings: Settings | None = None) -> Starlette:
+    """The application for one server process (worker processes call this with no argument)."""
+    settings = settings or Settings.from_env()
+    services = Services.build(settings)
+
+    @asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            services.close()
+
+    app = Starlette(routes=routes(), exception_handlers=HANDLERS, lifespan=lifespan)
+    app.state.services = services
+    return app

@@ -1,0 +1,74 @@
+"""Server settings: one immutable object built from command-line flags or `RUNYARD_*` variables."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ENV_PREFIX = "RUNYARD_"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a server process needs to know; worker processes rebuild it from the environment."""
+
+    host: str = "127.0.0.1"
+    port: int = 5000
+    data_dir: Path = field(default_factory=lambda: Path("./runyard-data"))
+    backend_store_uri: str | None = None
+    artifacts_destination: str | None = None
+    workers: int = 1
+
+    @property
+    def database_url(self) -> str:
+        """The SQLAlchemy URL of the backend store (SQLite in the data folder unless told otherwise)."""
+        uri = self.backend_store_uri or f"sqlite:///{(self.data_dir / 'runyard.db').resolve()}"
+        return normalise_database_url(uri)
+
+    @property
+    def artifact_root(self) -> str:
+        """Where artifact bytes live: a local folder path (or, later, an object-store URI)."""
+        dest = self.artifacts_destination or str((self.data_dir / "artifacts").resolve())
+        if dest.startswith("file://"):
+            dest = dest[len("file://") :]
+        return dest
+
+    def to_env(self) -> dict[str, str]:
+        """The environment that makes `Settings.from_env()` rebuild these settings in a worker process."""
+        env = {
+            "HOST": self.host,
+            "PORT": str(self.port),
+            "DATA_DIR": str(self.data_dir.resolve()),
+            "WORKERS": str(self.workers),
+        }
+        if self.backend_store_uri:
+            env["BACKEND_STORE_URI"] = self.backend_store_uri
+        if self.artifacts_destination:
+            env["ARTIFACTS_DESTINATION"] = self.artifacts_destination
+        return {ENV_PREFIX + k: v for k, v in env.items()}
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+
+        def get(name: str) -> str | None:
+            value = env.get(ENV_PREFIX + name)
+            return value if value else None
+
+        return cls(
+            host=get("HOST") or "127.0.0.1",
+            port=int(get("PORT") or 5000),
+            data_dir=Path(get("DATA_DIR") or "./runyard-data"),
+            backend_store_uri=get("BACKEND_STORE_URI"),
+            artifacts_destination=get("ARTIFACTS_DESTINATION"),
+            workers=int(get("WORKERS") or 1),
+        )
+
+
+def normalise_database_url(uri: str) -> str:
+    """Map user-facing URLs to SQLAlchemy ones: `postgresql://` uses the psycopg (v3) driver."""
+    for prefix in ("postgresql://", "postgres://"):
+        if uri.startswith(prefix):
+            return "postgresql+psycopg://" + uri[len(prefix) :]
+    return uri

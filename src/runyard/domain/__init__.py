@@ -1,0 +1,1 @@
+"""Entities, rules and limits, and the search grammar: pure Python, no I/O."""

@@ -1,0 +1,66 @@
+"""The MLflow error vocabulary: error codes, their HTTP statuses, and the exception services raise."""
+
+from __future__ import annotations
+
+from typing import Final
+
+INVALID_PARAMETER_VALUE: Final = "INVALID_PARAMETER_VALUE"
+RESOURCE_ALREADY_EXISTS: Final = "RESOURCE_ALREADY_EXISTS"
+RESOURCE_DOES_NOT_EXIST: Final = "RESOURCE_DOES_NOT_EXIST"
+BAD_REQUEST: Final = "BAD_REQUEST"
+ENDPOINT_NOT_FOUND: Final = "ENDPOINT_NOT_FOUND"
+PERMISSION_DENIED: Final = "PERMISSION_DENIED"
+UNAUTHENTICATED: Final = "UNAUTHENTICATED"
+INVALID_STATE: Final = "INVALID_STATE"
+INTERNAL_ERROR: Final = "INTERNAL_ERROR"
+NOT_IMPLEMENTED: Final = "NOT_IMPLEMENTED"
+REQUEST_LIMIT_EXCEEDED: Final = "REQUEST_LIMIT_EXCEEDED"
+TEMPORARILY_UNAVAILABLE: Final = "TEMPORARILY_UNAVAILABLE"
+
+# The statuses the reference server answers with for each code (mlflow ERROR_CODE_TO_HTTP_STATUS).
+HTTP_STATUS: Final[dict[str, int]] = {
+    INVALID_PARAMETER_VALUE: 400,
+    RESOURCE_ALREADY_EXISTS: 400,
+    BAD_REQUEST: 400,
+    RESOURCE_DOES_NOT_EXIST: 404,
+    "NOT_FOUND": 404,
+    ENDPOINT_NOT_FOUND: 404,
+    PERMISSION_DENIED: 403,
+    UNAUTHENTICATED: 401,
+    "ABORTED": 409,
+    "RESOURCE_CONFLICT": 409,
+    REQUEST_LIMIT_EXCEEDED: 429,
+    "RESOURCE_EXHAUSTED": 429,
+    INTERNAL_ERROR: 500,
+    INVALID_STATE: 500,
+    NOT_IMPLEMENTED: 501,
+    TEMPORARILY_UNAVAILABLE: 503,
+}
+
+
+class MlflowError(Exception):
+    """A failure the client should see as `{"error_code": ..., "message": ...}`."""
+
+    def __init__(self, message: str, error_code: str = INVALID_PARAMETER_VALUE) -> None:
+        super().__init__(message)
+        self.message = message
+        self.error_code = error_code
+
+    @property
+    def http_status(self) -> int:
+        return HTTP_STATUS.get(self.error_code, 500)
+
+    def to_json(self) -> dict[str, str]:
+        return {"error_code": self.error_code, "message": self.message}
+
+
+def invalid(message: str) -> MlflowError:
+    return MlflowError(message, INVALID_PARAMETER_VALUE)
+
+
+def not_found(message: str) -> MlflowError:
+    return MlflowError(message, RESOURCE_DOES_NOT_EXIST)
+
+
+def already_exists(message: str) -> MlflowError:
+    return MlflowError(message, RESOURCE_ALREADY_EXISTS)

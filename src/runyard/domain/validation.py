@@ -1,0 +1,127 @@
+"""Rules every write obeys: key syntax, lengths, batch sizes and metric values (MLflow's rules)."""
+
+from __future__ import annotations
+
+import json
+import posixpath
+import re
+from collections.abc import Sequence
+
+from runyard.domain import limits
+from runyard.domain.errors import invalid
+
+_KEY_RE = re.compile(r"^[/\w.\- :]*$")
+_RUN_ID_RE = re.compile(r"^[a-zA-Z0-9][\w\-]{0,255}$")
+
+
+def _render(value: object) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
+
+
+def invalid_value_message(path: str, value: object, reason: str | None = None) -> str:
+    base = f"Invalid value {_render(value)} for parameter '{path}' supplied"
+    return f"{base}: {reason}" if reason else f"{base}."
+
+
+def missing_value_message(path: str) -> str:
+    return f"Missing value for required parameter '{path}'."
+
+
+def validate_key(key: str, path: str = "key", what: str = "Key") -> None:
+    """Metric, param and tag keys: MLflow's character set, no path tricks, at most 250 characters."""
+    if not _KEY_RE.match(key):
+        raise invalid(
+            invalid_value_message(
+                path,
+                key,
+                "Names may only contain alphanumerics, underscores (_), dashes (-), periods (.), "
+                "spaces ( ), colon(:) and slashes (/).",
+            )
+        )
+    norm = posixpath.normpath(key)
+    if norm != key or norm == "." or norm.startswith("..") or norm.startswith("/"):
+        raise invalid(
+            invalid_value_message(
+                path,
+                key,
+                "Names may be treated as files in certain cases, and must not resolve to other names "
+                f"when treated as such. This name would resolve to {norm!r}",
+            )
+        )
+    if len(key) > limits.MAX_KEY_LENGTH:
+        raise invalid(f"{what} '{path}' exceeds the maximum length of {limits.MAX_KEY_LENGTH} characters")
+
+
+def truncate(value: str, limit: int) -> str:
+    """Param and run-tag values longer than the limit are stored truncated (MLflow's documented default)."""
+    return value if len(value) <= limit else value[:limit]
+
+
+def validate_length(path: str, value: str | None, limit: int) -> None:
+    if value is not None and len(value) > limit:
+        raise invalid(f"'{path}' exceeds the maximum length of {limit} characters")
+
+
+def validate_metric(key: str, value: float, timestamp: int, path: str = "") -> None:
+    """Key rules and a non-negative timestamp (the value's type is settled by request parsing)."""
+    prefix = f"{path}." if path else ""
+    validate_key(key, f"{prefix}key", "Metric name")
+    if timestamp < 0:
+        raise invalid(
+            invalid_value_message(
+                f"{prefix}timestamp",
+                timestamp,
+                f"metric '{key}' (value={value}). Timestamp must be a nonnegative long (64-bit integer)",
+            )
+        )
+
+
+def validate_run_id(run_id: str, path: str = "run_id") -> None:
+    if not _RUN_ID_RE.match(run_id):
+        raise invalid(invalid_value_message(path, run_id))
+
+
+def validate_experiment_name(name: str | None) -> str:
+    if name is None or name == "":
+        raise invalid(f"Invalid experiment name: '{name or ''}'")
+    if len(name) > limits.MAX_EXPERIMENT_NAME_LENGTH:
+        raise invalid(f"'name' exceeds the maximum length of {limits.MAX_EXPERIMENT_NAME_LENGTH} characters")
+    return name
+
+
+def validate_batch_sizes(n_metrics: int, n_params: int, n_tags: int) -> None:
+    def check(what: str, limit: int, count: int) -> None:
+        if count > limit:
+            raise invalid(
+                f"A batch logging request can contain at most {limit} {what}. Got {count} {what}. "
+                f"Please split up {what} across multiple requests and try again."
+            )
+
+    check("metrics", limits.MAX_METRICS_PER_BATCH, n_metrics)
+    check("params", limits.MAX_PARAMS_TAGS_PER_BATCH, n_params)
+    check("tags", limits.MAX_PARAMS_TAGS_PER_BATCH, n_tags)
+    check("metrics, params, and tags", limits.MAX_ENTITIES_PER_BATCH, n_metrics + n_params + n_tags)
+
+
+def validate_unique_param_keys(keys: Sequence[str]) -> None:
+    seen: set[str] = set()
+    dupes: list[str] = []
+    for key in keys:
+        if key in seen:
+            dupes.append(key)
+        seen.add(key)
+    if dupes:
+        raise invalid(
+            f"Duplicate parameter keys have been submitted: {dupes}. Please ensure the request "
+            "contains only one param value per param key."
+        )
+
+
+def parse_experiment_id(value: str | int, path: str = "experiment_id") -> int:
+    try:
+        parsed = int(value)
+    except (TypeError, ValueError):
+        raise invalid(f"Invalid experiment ID '{value}'. Experiment ID must be a valid integer.") from None
+    if parsed < 0 or parsed > 2**63 - 1:
+        raise invalid(f"Invalid experiment ID '{value}'. Experiment ID must be a valid integer.")
+    return parsed

@@ -1,0 +1,40 @@
+"""Runs the server: migrate the store, print where to point MLflow, start uvicorn's workers."""
+
+from __future__ import annotations
+
+import logging
+import os
+
+import uvicorn
+
+from runyard.config import Settings
+from runyard.store.migrate import upgrade
+
+log = logging.getLogger("runyard")
+
+
+def serve(settings: Settings) -> None:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    upgrade(settings.database_url)
+    # Worker processes rebuild the settings from the environment.
+    os.environ.update(settings.to_env())
+    url = f"http://{_display_host(settings.host)}:{settings.port}"
+    print(f"Runyard serving on {url} — point MLflow at it: export MLFLOW_TRACKING_URI={url}", flush=True)
+    uvicorn.run(
+        "runyard.app:create_app",
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        workers=settings.workers if settings.workers > 1 else None,
+        log_level="warning",
+        access_log=False,
+        timeout_graceful_shutdown=30,
+        timeout_keep_alive=30,
+        server_header=False,
+    )
+
+
+def _display_host(host: str) -> str:
+    if host in ("0.0.0.0", "::", ""):
+        return "127.0.0.1"
+    return f"[{host}]" if ":" in host else host

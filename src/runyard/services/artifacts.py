@@ -1,0 +1,43 @@
+"""Proxied artifacts: which backend serves a request's workspace, and the rules around uploads.
+
+The `mlflow-artifacts:/<path>` namespace of the `default` workspace is the artifact root itself;
+other workspaces get their own root (their configured one, or a folder below the server's root),
+so no path of one workspace can name a file of another.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from runyard.artifacts.base import ArtifactBackend
+from runyard.artifacts.local import LocalArtifactBackend
+from runyard.services.context import RequestContext
+from runyard.services.workspaces import DEFAULT_WORKSPACE
+
+# The prefix the client must see in an error to fall back from multipart to a plain PUT.
+MULTIPART_UNSUPPORTED = "Multipart upload is not supported for the current artifact repository"
+
+
+class ArtifactService:
+    def __init__(self, root: str) -> None:
+        self._root = root
+        self._backends: dict[str, ArtifactBackend] = {}
+        self._lock = threading.Lock()
+        self.multipart_enabled = True
+
+    def backend(self, ctx: RequestContext) -> ArtifactBackend:
+        workspace = ctx.workspace
+        with self._lock:
+            backend = self._backends.get(workspace.name)
+            if backend is None:
+                backend = self._create(workspace.name, workspace.artifact_root)
+                self._backends[workspace.name] = backend
+            return backend
+
+    def _create(self, name: str, configured_root: str | None) -> ArtifactBackend:
+        if configured_root:
+            return LocalArtifactBackend(configured_root.removeprefix("file://"))
+        if name == DEFAULT_WORKSPACE:
+            return LocalArtifactBackend(self._root)
+        return LocalArtifactBackend(Path(self._root) / ".workspaces" / name)

@@ -1,0 +1,47 @@
+"""The services of one server process, wired once at start-up."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from runyard.config import Settings
+from runyard.services.artifacts import ArtifactService
+from runyard.services.experiments import ExperimentService
+from runyard.services.metric_history import MetricHistoryService
+from runyard.services.run_search import RunSearchService
+from runyard.services.runs import RunService
+from runyard.services.workspaces import WorkspaceService
+from runyard.store.database import Database
+from runyard.store.keys import KeyRegistry
+
+
+@dataclass
+class Services:
+    settings: Settings
+    db: Database
+    workspaces: WorkspaceService
+    experiments: ExperimentService
+    runs: RunService
+    run_search: RunSearchService
+    metric_history: MetricHistoryService
+    artifacts: ArtifactService
+
+    @classmethod
+    def build(cls, settings: Settings) -> Services:
+        db = Database(settings.database_url)
+        keys = KeyRegistry(db)
+        experiments = ExperimentService(db)
+        runs = RunService(db, keys, experiments)
+        return cls(
+            settings=settings,
+            db=db,
+            workspaces=WorkspaceService(db),
+            experiments=experiments,
+            runs=runs,
+            run_search=RunSearchService(db, keys),
+            metric_history=MetricHistoryService(db, keys, runs),
+            artifacts=ArtifactService(settings.artifact_root),
+        )
+
+    def close(self) -> None:
+        self.db.dispose()

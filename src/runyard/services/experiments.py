@@ -1,0 +1,168 @@
+"""Experiments: create, read, search, rename, delete/restore, tags."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import Connection, exc
+
+from runyard.domain import limits
+from runyard.domain.entities import ACTIVE, DELETED, VIEW_TYPES, Experiment, Page
+from runyard.domain.errors import MlflowError, already_exists, invalid, not_found
+from runyard.domain.search_filter import EXPERIMENT_GRAMMAR, parse_filter, parse_order_by
+from runyard.domain.validation import (
+    parse_experiment_id,
+    validate_experiment_name,
+    validate_key,
+    validate_length,
+)
+from runyard.services.context import RequestContext, now_ms
+from runyard.store import experiments as exp_store
+from runyard.store import runs as run_store
+from runyard.store import search as search_sql
+from runyard.store.database import Database
+
+
+class ExperimentService:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    # --- reads --------------------------------------------------------------------------------
+
+    def get(self, ctx: RequestContext, experiment_id: str | int) -> Experiment:
+        with self._db.read() as conn:
+            return self.require(conn, ctx, experiment_id)
+
+    def require(self, conn: Connection, ctx: RequestContext, experiment_id: str | int) -> Experiment:
+        """The experiment if it exists in the caller's workspace, else RESOURCE_DOES_NOT_EXIST."""
+        exp_id = parse_experiment_id(experiment_id)
+        experiment = exp_store.get(conn, ctx.workspace.id, exp_id)
+        if experiment is None:
+            raise not_found(f"No Experiment with id={experiment_id} exists")
+        return experiment
+
+    def get_by_name(self, ctx: RequestContext, name: str) -> Experiment:
+        with self._db.read() as conn:
+            experiment = exp_store.get_by_name(conn, ctx.workspace.id, name)
+        if experiment is None:
+            raise not_found(f"Could not find experiment with name '{name}'")
+        return experiment
+
+    def search(
+        self,
+        ctx: RequestContext,
+        *,
+        view_type: str,
+        max_results: int | None,
+        filter_string: str | None,
+        order_by: Sequence[str],
+        page_token: str | None,
+    ) -> Page[Experiment]:
+        limit = limits.SEARCH_EXPERIMENTS_DEFAULT_MAX_RESULTS if max_results is None else max_results
+        if limit < 1 or limit > limits.SEARCH_EXPERIMENTS_MAX_RESULTS:
+            raise invalid(
+                f"Invalid value {limit} for parameter 'max_results' supplied. It must be at most "
+                f"{limits.SEARCH_EXPERIMENTS_MAX_RESULTS}, but got value {limit}"
+                if limit > 0
+                else f"Invalid value {limit} for parameter 'max_results' supplied: it must be a positive integer."
+            )
+        clauses = parse_filter(filter_string, EXPERIMENT_GRAMMAR)
+        order = parse_order_by(order_by, EXPERIMENT_GRAMMAR)
+        offset = search_sql.decode_page_token(page_token)
+        stmt = (
+            exp_store.base_query(ctx.workspace.id, VIEW_TYPES[view_type])
+            .where(*search_sql.experiment_filter(clauses))
+            .order_by(*search_sql.experiment_ordering(order))
+            .offset(offset)
+            .limit(limit + 1)
+        )
+        with self._db.read() as conn:
+            found = exp_store.fetch_page(conn, stmt)
+        token = search_sql.encode_page_token(offset + limit) if len(found) > limit else None
+        return Page(found[:limit], token)
+
+    # --- writes -------------------------------------------------------------------------------
+
+    def create(
+        self,
+        ctx: RequestContext,
+        name: str | None,
+        artifact_location: str | None,
+        tags: Sequence[tuple[str, str]],
+    ) -> str:
+        name = validate_experiment_name(name)
+        for key, value in tags:
+            _validate_experiment_tag(key, value)
+        if artifact_location is not None and artifact_location.strip() == "":
+            artifact_location = None
+        now = now_ms()
+        try:
+            with self._db.write() as conn:
+                if exp_store.name_taken(conn, ctx.workspace.id, name):
+                    raise already_exists(f"Experiment(name={name}) already exists.")
+                experiment_id = exp_store.insert_experiment(
+                    conn, ctx.workspace.id, name, artifact_location, now
+                )
+                exp_store.set_tags(conn, experiment_id, tags)
+        except exc.IntegrityError:
+            raise already_exists(f"Experiment(name={name}) already exists.") from None
+        return str(experiment_id)
+
+    def rename(self, ctx: RequestContext, experiment_id: str, new_name: str | None) -> None:
+        new_name = validate_experiment_name(new_name)
+        try:
+            with self._db.write() as conn:
+                experiment = self.require(conn, ctx, experiment_id)
+                if experiment.lifecycle_stage != ACTIVE:
+                    raise MlflowError("Cannot rename a non-active experiment.", "INVALID_STATE")
+                if experiment.name != new_name and exp_store.name_taken(conn, ctx.workspace.id, new_name):
+                    raise already_exists(f"Experiment(name={new_name}) already exists.")
+                exp_store.rename(conn, experiment.experiment_id, new_name, now_ms())
+        except exc.IntegrityError:
+            raise already_exists(f"Experiment(name={new_name}) already exists.") from None
+
+    def delete(self, ctx: RequestContext, experiment_id: str) -> None:
+        """Mark the experiment and all its runs deleted."""
+        now = now_ms()
+        with self._db.write() as conn:
+            experiment = self.require(conn, ctx, experiment_id)
+            if experiment.lifecycle_stage != ACTIVE:
+                raise not_found(f"No Experiment with id={experiment_id} exists")
+            exp_store.set_lifecycle(conn, experiment.experiment_id, DELETED, now)
+            run_store.set_lifecycle_for_experiment(conn, experiment.experiment_id, DELETED, now)
+
+    def restore(self, ctx: RequestContext, experiment_id: str) -> None:
+        now = now_ms()
+        with self._db.write() as conn:
+            experiment = self.require(conn, ctx, experiment_id)
+            if experiment.lifecycle_stage != DELETED:
+                raise not_found(f"No deleted Experiment with id={experiment_id} exists")
+            exp_store.set_lifecycle(conn, experiment.experiment_id, ACTIVE, now)
+            run_store.set_lifecycle_for_experiment(conn, experiment.experiment_id, ACTIVE, now)
+
+    def set_tag(self, ctx: RequestContext, experiment_id: str, key: str, value: str) -> None:
+        _validate_experiment_tag(key, value)
+        with self._db.write() as conn:
+            experiment = self._require_active(conn, ctx, experiment_id)
+            exp_store.set_tags(conn, experiment.experiment_id, [(key, value)])
+
+    def delete_tag(self, ctx: RequestContext, experiment_id: str, key: str) -> None:
+        with self._db.write() as conn:
+            experiment = self._require_active(conn, ctx, experiment_id)
+            if not exp_store.delete_tag(conn, experiment.experiment_id, key):
+                raise not_found(f"No tag with name: {key} in experiment with id {experiment_id}")
+
+    def _require_active(self, conn: Connection, ctx: RequestContext, experiment_id: str) -> Experiment:
+        experiment = self.require(conn, ctx, experiment_id)
+        if experiment.lifecycle_stage != ACTIVE:
+            raise invalid(
+                f"The experiment {experiment.experiment_id} must be in the 'active' state. "
+                f"Current state is {experiment.lifecycle_stage}."
+            )
+        return experiment
+
+
+def _validate_experiment_tag(key: str, value: str) -> None:
+    validate_key(key, "key", "Tag key")
+    validate_length("key", key, limits.MAX_EXPERIMENT_TAG_KEY_LENGTH)
+    validate_length("value", value, limits.MAX_EXPERIMENT_TAG_VALUE_LENGTH)

@@ -1,0 +1,101 @@
+"""Metric history: the full paginated series of one run, and evenly sampled series of many runs."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from runyard.domain import limits
+from runyard.domain.entities import Metric, Page
+from runyard.domain.errors import invalid
+from runyard.services.context import RequestContext
+from runyard.services.runs import RunService
+from runyard.store import runs as run_store
+from runyard.store import search as search_sql
+from runyard.store.database import Database
+from runyard.store.keys import KeyRegistry
+
+
+@dataclass(frozen=True)
+class RunMetric:
+    run_id: str
+    metric: Metric
+
+
+def evenly_spaced(total: int, count: int) -> list[int]:
+    """At most `count` indices into `total` points, always keeping the first and the last."""
+    if total <= 0:
+        return []
+    if total <= count:
+        return list(range(total))
+    if count == 1:
+        return [total - 1]
+    stride = (total - 1) / (count - 1)
+    return sorted({round(i * stride) for i in range(count)})
+
+
+class MetricHistoryService:
+    def __init__(self, db: Database, keys: KeyRegistry, runs: RunService) -> None:
+        self._db = db
+        self._keys = keys
+        self._runs = runs
+
+    def history(
+        self, ctx: RequestContext, run_id: str, key: str, max_results: int | None, page_token: str | None
+    ) -> Page[Metric]:
+        if max_results is not None and max_results <= 0:
+            raise invalid(
+                f"Invalid value {max_results} for parameter 'max_results' supplied. It must be a positive integer."
+            )
+        offset = search_sql.decode_page_token(page_token)
+        key_id = self._keys.existing_id(key)
+        with self._db.read() as conn:
+            row = self._runs.require(conn, ctx, run_id)
+            if key_id is None:
+                return Page([], None)
+            limit = None if max_results is None else max_results + 1
+            points = run_store.metric_history(conn, row.pk, key_id, offset, limit)
+        token = None
+        if max_results is not None and len(points) > max_results:
+            points = points[:max_results]
+            token = search_sql.encode_page_token(offset + max_results)
+        return Page([Metric(key, p.value, p.timestamp, p.step) for p in points], token)
+
+    def sampled(
+        self,
+        ctx: RequestContext,
+        run_ids: Sequence[str],
+        key: str,
+        start_step: int | None,
+        end_step: int | None,
+        max_results: int | None,
+    ) -> list[RunMetric]:
+        if not run_ids:
+            raise invalid("Missing value for required parameter 'run_ids'.")
+        if len(run_ids) > limits.BULK_INTERVAL_MAX_RUNS:
+            raise invalid(
+                f"GetMetricHistoryBulkInterval request must specify at most {limits.BULK_INTERVAL_MAX_RUNS} "
+                f"run_ids. Received {len(run_ids)} run_ids."
+            )
+        count = limits.BULK_INTERVAL_MAX_RESULTS if max_results is None else max_results
+        if not 1 <= count <= limits.BULK_INTERVAL_MAX_RESULTS:
+            raise invalid(f"max_results must be between 1 and {limits.BULK_INTERVAL_MAX_RESULTS}.")
+        if (start_step is None) != (end_step is None):
+            raise invalid("If either start step or end step are specified, both must be specified.")
+        if start_step is not None and end_step is not None and start_step > end_step:
+            raise invalid(
+                "end_step must be greater than start_step. "
+                f"Found start_step={start_step} and end_step={end_step}."
+            )
+        key_id = self._keys.existing_id(key)
+        out: list[RunMetric] = []
+        with self._db.read() as conn:
+            rows = [self._runs.require(conn, ctx, run_id) for run_id in run_ids]
+            if key_id is None:
+                return []
+            for row in rows:
+                total = run_store.metric_count(conn, row.pk, key_id, start_step, end_step)
+                picks = evenly_spaced(total, count)
+                for p in run_store.metric_rows_at(conn, row.pk, key_id, start_step, end_step, picks):
+                    out.append(RunMetric(row.info.run_uuid, Metric(key, p.value, p.timestamp, p.step)))
+        return out

@@ -1,0 +1,67 @@
+"""Interned metric/param/tag keys: names map to small integer ids, cached per process.
+
+Ids never change once committed, so the cache is safe across threads and worker processes. New
+names are interned in their own short transaction before the caller's write transaction, so a
+rolled-back write can never leave an id in the cache that the database does not hold.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable
+
+from sqlalchemy import select
+
+from runyard.store import schema
+from runyard.store.database import Database
+from runyard.store.dialect import insert
+
+
+class KeyRegistry:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+        self._ids: dict[str, int] = {}
+        self._names: dict[int, str] = {}
+        self._lock = threading.Lock()
+
+    def ids_for(self, names: Iterable[str]) -> dict[str, int]:
+        """Ids for `names`, interning the ones never seen before."""
+        wanted = set(names)
+        missing = [n for n in wanted if n not in self._ids]
+        if missing:
+            self._load(missing, create=True)
+        return {n: self._ids[n] for n in wanted}
+
+    def existing_id(self, name: str) -> int | None:
+        """The id of `name` if any run ever used it (for searches: no write)."""
+        if name not in self._ids:
+            self._load([name], create=False)
+        return self._ids.get(name)
+
+    def names_for(self, ids: Iterable[int]) -> dict[int, str]:
+        wanted = set(ids)
+        missing = [i for i in wanted if i not in self._names]
+        if missing:
+            with self._db.read() as conn:
+                rows = conn.execute(
+                    select(schema.keys.c.key_id, schema.keys.c.name).where(schema.keys.c.key_id.in_(missing))
+                ).all()
+            self._remember(rows)
+        return {i: self._names[i] for i in wanted if i in self._names}
+
+    def _load(self, names: list[str], *, create: bool) -> None:
+        table = schema.keys
+        if create:
+            with self._db.write() as conn:
+                conn.execute(insert(conn, table).on_conflict_do_nothing(), [{"name": n} for n in names])
+                rows = conn.execute(select(table.c.key_id, table.c.name).where(table.c.name.in_(names))).all()
+        else:
+            with self._db.read() as conn:
+                rows = conn.execute(select(table.c.key_id, table.c.name).where(table.c.name.in_(names))).all()
+        self._remember(rows)
+
+    def _remember(self, rows: Iterable[tuple[int, str]]) -> None:
+        with self._lock:
+            for key_id, name in rows:
+                self._ids[name] = key_id
+                self._names[key_id] = name

@@ -1,0 +1,387 @@
+"""Run rows and their narrow children (tags, params, metric points, latest metrics, inputs, outputs).
+
+Reads are set-based: a page of runs costs one query per child table, whatever the page size.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, and_, delete, func, select, tuple_, update
+
+from runyard.domain.entities import Dataset, DatasetInput, Metric, ModelIO, Run, RunInfo
+from runyard.store import schema
+from runyard.store.dialect import insert
+
+_R = schema.runs
+_E = schema.experiments
+_K = schema.keys
+
+
+@dataclass(frozen=True)
+class RunRow:
+    """A run as the services see it: its surrogate key, its workspace, and its public info."""
+
+    pk: int
+    workspace_id: int
+    info: RunInfo
+
+
+def _info(m: Any) -> RunInfo:
+    return RunInfo(
+        run_uuid=str(m["run_uuid"]),
+        experiment_id=int(m["experiment_id"]),
+        run_name=m["name"],
+        user_id=m["user_id"],
+        status=str(m["status"]),
+        start_time=m["start_time"],
+        end_time=m["end_time"],
+        artifact_uri=str(m["artifact_uri"]),
+        lifecycle_stage=str(m["lifecycle_stage"]),
+    )
+
+
+RUN_COLUMNS = (
+    _R.c.id,
+    _R.c.run_uuid,
+    _R.c.experiment_id,
+    _R.c.name,
+    _R.c.user_id,
+    _R.c.status,
+    _R.c.start_time,
+    _R.c.end_time,
+    _R.c.artifact_uri,
+    _R.c.lifecycle_stage,
+    _E.c.workspace_id,
+)
+
+
+def row_to_run_row(row: Any) -> RunRow:
+    m = row._mapping
+    return RunRow(pk=int(m["id"]), workspace_id=int(m["workspace_id"]), info=_info(m))
+
+
+def get(conn: Connection, run_uuid: str) -> RunRow | None:
+    row = conn.execute(
+        select(*RUN_COLUMNS)
+        .join(_E, _E.c.experiment_id == _R.c.experiment_id)
+        .where(_R.c.run_uuid == run_uuid)
+    ).first()
+    return row_to_run_row(row) if row else None
+
+
+def get_many(conn: Connection, run_uuids: Sequence[str]) -> list[RunRow]:
+    rows = conn.execute(
+        select(*RUN_COLUMNS)
+        .join(_E, _E.c.experiment_id == _R.c.experiment_id)
+        .where(_R.c.run_uuid.in_(list(run_uuids)))
+    ).all()
+    return [row_to_run_row(r) for r in rows]
+
+
+def insert_run(conn: Connection, info: RunInfo) -> int:
+    result = conn.execute(
+        _R.insert().values(
+            run_uuid=info.run_uuid,
+            experiment_id=info.experiment_id,
+            name=info.run_name,
+            user_id=info.user_id,
+            status=info.status,
+            start_time=info.start_time,
+            end_time=info.end_time,
+            lifecycle_stage=info.lifecycle_stage,
+            artifact_uri=info.artifact_uri,
+        )
+    )
+    return int(result.inserted_primary_key[0])  # type: ignore[index]
+
+
+def update_info(conn: Connection, pk: int, **values: object) -> None:
+    if values:
+        conn.execute(update(_R).where(_R.c.id == pk).values(**values))
+
+
+# --- tags -------------------------------------------------------------------------------------
+
+
+def set_tags(conn: Connection, pk: int, tags: Sequence[tuple[int, str]]) -> None:
+    """Upsert (key_id, value) pairs: last write wins."""
+    if not tags:
+        return
+    t = schema.run_tags
+    stmt = insert(conn, t)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[t.c.run_id, t.c.key_id], set_={"value": stmt.excluded.value}
+    )
+    conn.execute(stmt, [{"run_id": pk, "key_id": k, "value": v} for k, v in tags])
+
+
+def delete_tag(conn: Connection, pk: int, key_id: int) -> int:
+    t = schema.run_tags
+    return conn.execute(delete(t).where(t.c.run_id == pk, t.c.key_id == key_id)).rowcount
+
+
+# --- params -----------------------------------------------------------------------------------
+
+
+def insert_params(conn: Connection, pk: int, params: Sequence[tuple[int, str]]) -> dict[int, str]:
+    """Insert params that are new; return the stored value of every given key (old or new)."""
+    if not params:
+        return {}
+    p = schema.params
+    conn.execute(
+        insert(conn, p).on_conflict_do_nothing(),
+        [{"run_id": pk, "key_id": k, "value": v} for k, v in params],
+    )
+    key_ids = [k for k, _ in params]
+    rows = conn.execute(select(p.c.key_id, p.c.value).where(p.c.run_id == pk, p.c.key_id.in_(key_ids)))
+    return {k: v for k, v in rows}
+
+
+# --- metrics ----------------------------------------------------------------------------------
+
+
+def insert_metrics(conn: Connection, pk: int, points: Sequence[tuple[int, float, int, int]]) -> None:
+    """Append (key_id, value, timestamp, step) points; an identical replayed point is ignored."""
+    if not points:
+        return
+    rows = []
+    latest: dict[int, tuple[int, int, float, bool]] = {}
+    for key_id, value, timestamp, step in points:
+        is_nan = math.isnan(value)
+        stored = 0.0 if is_nan else value
+        rows.append(
+            {
+                "run_id": pk,
+                "key_id": key_id,
+                "step": step,
+                "timestamp": timestamp,
+                "value": stored,
+                "is_nan": is_nan,
+            }
+        )
+        candidate = (step, timestamp, stored, is_nan)
+        current = latest.get(key_id)
+        if current is None or candidate[:3] > current[:3]:
+            latest[key_id] = candidate
+    conn.execute(insert(conn, schema.metrics).on_conflict_do_nothing(), rows)
+
+    lm = schema.latest_metrics
+    stmt = insert(conn, lm)
+    excluded = stmt.excluded
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[lm.c.run_id, lm.c.key_id],
+        set_={
+            "step": excluded.step,
+            "timestamp": excluded.timestamp,
+            "value": excluded.value,
+            "is_nan": excluded.is_nan,
+        },
+        where=tuple_(excluded.step, excluded.timestamp, excluded.value)
+        > tuple_(lm.c.step, lm.c.timestamp, lm.c.value),
+    )
+    conn.execute(
+        stmt,
+        [
+            {"run_id": pk, "key_id": k, "step": s, "timestamp": ts, "value": v, "is_nan": n}
+            for k, (s, ts, v, n) in latest.items()
+        ],
+    )
+
+
+def _metric_value(value: float, is_nan: bool) -> float:
+    return math.nan if is_nan else value
+
+
+# --- inputs / outputs -------------------------------------------------------------------------
+
+
+def upsert_dataset(conn: Connection, experiment_id: int, ds: Dataset) -> int:
+    d = schema.datasets
+    conn.execute(
+        insert(conn, d).on_conflict_do_nothing(),
+        [
+            {
+                "experiment_id": experiment_id,
+                "name": ds.name,
+                "digest": ds.digest,
+                "source_type": ds.source_type,
+                "source": ds.source,
+                "schema": ds.schema,
+                "profile": ds.profile,
+            }
+        ],
+    )
+    return int(
+        conn.execute(
+            select(d.c.id).where(
+                d.c.experiment_id == experiment_id, d.c.name == ds.name, d.c.digest == ds.digest
+            )
+        ).scalar_one()
+    )
+
+
+def link_dataset(
+    conn: Connection, pk: int, dataset_id: int, tags: Sequence[tuple[str, str]], context: str | None
+) -> None:
+    di = schema.dataset_inputs
+    conn.execute(
+        insert(conn, di).on_conflict_do_nothing(),
+        [
+            {
+                "run_id": pk,
+                "dataset_id": dataset_id,
+                "tags": json.dumps([{"key": k, "value": v} for k, v in tags]),
+                "context": context,
+            }
+        ],
+    )
+
+
+def link_models(conn: Connection, pk: int, direction: str, models: Sequence[ModelIO]) -> None:
+    if not models:
+        return
+    rm = schema.run_models
+    conn.execute(
+        insert(conn, rm).on_conflict_do_nothing(),
+        [{"run_id": pk, "model_id": m.model_id, "direction": direction, "step": m.step} for m in models],
+    )
+
+
+# --- whole runs -------------------------------------------------------------------------------
+
+
+def load_runs(conn: Connection, rows: Sequence[RunRow]) -> list[Run]:
+    """Attach metrics (latest), params, tags, inputs and outputs to runs: one query per child table."""
+    runs = {r.pk: Run(info=r.info) for r in rows}
+    if not runs:
+        return []
+    pks = list(runs)
+
+    lm = schema.latest_metrics
+    for run_id, name, step, ts, value, is_nan in conn.execute(
+        select(lm.c.run_id, _K.c.name, lm.c.step, lm.c.timestamp, lm.c.value, lm.c.is_nan)
+        .join(_K, _K.c.key_id == lm.c.key_id)
+        .where(lm.c.run_id.in_(pks))
+        .order_by(lm.c.run_id, lm.c.key_id)
+    ):
+        runs[run_id].metrics.append(Metric(name, _metric_value(value, is_nan), ts, step))
+
+    p = schema.params
+    for run_id, name, value in conn.execute(
+        select(p.c.run_id, _K.c.name, p.c.value)
+        .join(_K, _K.c.key_id == p.c.key_id)
+        .where(p.c.run_id.in_(pks))
+        .order_by(p.c.run_id, p.c.key_id)
+    ):
+        runs[run_id].params.append((name, value))
+
+    t = schema.run_tags
+    for run_id, name, value in conn.execute(
+        select(t.c.run_id, _K.c.name, t.c.value)
+        .join(_K, _K.c.key_id == t.c.key_id)
+        .where(t.c.run_id.in_(pks))
+        .order_by(t.c.run_id, t.c.key_id)
+    ):
+        runs[run_id].tags.append((name, value))
+
+    di, d = schema.dataset_inputs, schema.datasets
+    for run_id, tags_json, name, digest, source_type, source, ds_schema, profile in conn.execute(
+        select(
+            di.c.run_id, di.c.tags, d.c.name, d.c.digest, d.c.source_type, d.c.source, d.c.schema, d.c.profile
+        )
+        .join(d, d.c.id == di.c.dataset_id)
+        .where(di.c.run_id.in_(pks))
+        .order_by(di.c.run_id, di.c.dataset_id)
+    ):
+        tags = [(t["key"], t["value"]) for t in json.loads(tags_json)]
+        runs[run_id].dataset_inputs.append(
+            DatasetInput(Dataset(name, digest, source_type, source, ds_schema, profile), tags)
+        )
+
+    rm = schema.run_models
+    by_direction: dict[tuple[int, str], list[ModelIO]] = defaultdict(list)
+    for run_id, model_id, direction, step in conn.execute(
+        select(rm.c.run_id, rm.c.model_id, rm.c.direction, rm.c.step)
+        .where(rm.c.run_id.in_(pks))
+        .order_by(rm.c.run_id, rm.c.model_id)
+    ):
+        by_direction[(run_id, direction)].append(ModelIO(model_id, step))
+    for pk, run in runs.items():
+        run.model_inputs = by_direction.get((pk, "input"), [])
+        run.model_outputs = by_direction.get((pk, "output"), [])
+
+    return [runs[r.pk] for r in rows]
+
+
+def metric_history(conn: Connection, pk: int, key_id: int, offset: int, limit: int | None) -> list[Metric]:
+    m = schema.metrics
+    stmt = (
+        select(m.c.value, m.c.is_nan, m.c.timestamp, m.c.step)
+        .where(m.c.run_id == pk, m.c.key_id == key_id)
+        .order_by(m.c.timestamp, m.c.step, m.c.value)
+        .offset(offset)
+    )
+    if limit is not None:
+        stmt = stmt.limit(limit)
+    return [Metric("", _metric_value(v, n), ts, s) for v, n, ts, s in conn.execute(stmt)]
+
+
+def metric_count(conn: Connection, pk: int, key_id: int, start_step: int | None, end_step: int | None) -> int:
+    m = schema.metrics
+    cond = and_(m.c.run_id == pk, m.c.key_id == key_id)
+    if start_step is not None and end_step is not None:
+        cond = and_(cond, m.c.step >= start_step, m.c.step <= end_step)
+    return int(conn.execute(select(func.count()).select_from(m).where(cond)).scalar_one())
+
+
+def metric_rows_at(
+    conn: Connection,
+    pk: int,
+    key_id: int,
+    start_step: int | None,
+    end_step: int | None,
+    indices: Sequence[int],
+) -> list[Metric]:
+    """The points at the given positions of the (step, timestamp, value)-ordered series."""
+    m = schema.metrics
+    cond = and_(m.c.run_id == pk, m.c.key_id == key_id)
+    if start_step is not None and end_step is not None:
+        cond = and_(cond, m.c.step >= start_step, m.c.step <= end_step)
+    numbered = (
+        select(
+            m.c.value,
+            m.c.is_nan,
+            m.c.timestamp,
+            m.c.step,
+            (func.row_number().over(order_by=(m.c.step, m.c.timestamp, m.c.value, m.c.is_nan)) - 1).label(
+                "rn"
+            ),
+        )
+        .where(cond)
+        .subquery()
+    )
+    stmt = (
+        select(numbered.c.value, numbered.c.is_nan, numbered.c.timestamp, numbered.c.step)
+        .where(numbered.c.rn.in_(list(indices)))
+        .order_by(numbered.c.rn)
+    )
+    return [Metric("", _metric_value(v, n), ts, s) for v, n, ts, s in conn.execute(stmt)]
+
+
+def set_lifecycle(conn: Connection, pk: int, stage: str, deleted_time: int | None) -> None:
+    conn.execute(update(_R).where(_R.c.id == pk).values(lifecycle_stage=stage, deleted_time=deleted_time))
+
+
+def set_lifecycle_for_experiment(conn: Connection, experiment_id: int, stage: str, now: int) -> None:
+    deleted_time = now if stage == "deleted" else None
+    conn.execute(
+        update(_R)
+        .where(_R.c.experiment_id == experiment_id)
+        .values(lifecycle_stage=stage, deleted_time=deleted_time)
+    )

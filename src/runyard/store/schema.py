@@ -1,0 +1,179 @@
+"""Table definitions (SQLAlchemy Core). The migrations create exactly these tables.
+
+Shape decisions, made for speed (DESIGN.md §3):
+- metric, param and tag keys are interned in `keys` and referenced by integer id;
+- runs have an integer surrogate key (`runs.id`) that the narrow child rows point at, the 32-hex
+  `run_uuid` is only looked up once per request;
+- `metrics` holds every point as a narrow row (run, key, step, timestamp, value, is_nan) whose
+  primary key also deduplicates a replayed point, the way MLflow's store does;
+- `latest_metrics` keeps the newest point per (run, key) for run pages, search and sort;
+- every top-level object belongs to a workspace, so isolation is a column, not a convention.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+# Deterministic constraint names keep migrations portable between SQLite and PostgreSQL.
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+# Tables created with `sqlite_with_rowid=False` are stored by SQLite as plain B-trees keyed by the
+# primary key (no hidden rowid, no second index).
+
+workspaces = Table(
+    "workspaces",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(63), nullable=False, unique=True),
+    Column("description", Text, nullable=True),
+    Column("naming", String(8), nullable=False, server_default="flat"),
+    Column("artifact_root", Text, nullable=True),
+    Column("creation_time", BigInteger, nullable=False),
+    Column("last_update_time", BigInteger, nullable=False),
+)
+
+experiments = Table(
+    "experiments",
+    metadata,
+    Column("experiment_id", Integer, primary_key=True, autoincrement=True),
+    Column("workspace_id", Integer, ForeignKey("workspaces.id"), nullable=False),
+    Column("name", String(500), nullable=False),
+    Column("artifact_location", Text, nullable=False),
+    Column("lifecycle_stage", String(16), nullable=False, server_default="active"),
+    Column("creation_time", BigInteger, nullable=False),
+    Column("last_update_time", BigInteger, nullable=False),
+    UniqueConstraint("workspace_id", "name"),
+)
+
+experiment_tags = Table(
+    "experiment_tags",
+    metadata,
+    Column("experiment_id", Integer, ForeignKey("experiments.experiment_id"), primary_key=True),
+    Column("key", String(250), primary_key=True),
+    Column("value", Text, nullable=False),
+    sqlite_with_rowid=False,
+)
+
+keys = Table(
+    "keys",
+    metadata,
+    Column("key_id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(250), nullable=False, unique=True),
+)
+
+runs = Table(
+    "runs",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("run_uuid", String(32), nullable=False, unique=True),
+    Column("experiment_id", Integer, ForeignKey("experiments.experiment_id"), nullable=False),
+    Column("name", String(250), nullable=True),
+    Column("user_id", String(256), nullable=True),
+    Column("status", String(16), nullable=False),
+    Column("start_time", BigInteger, nullable=True),
+    Column("end_time", BigInteger, nullable=True),
+    Column("lifecycle_stage", String(16), nullable=False, server_default="active"),
+    Column("artifact_uri", Text, nullable=False),
+    Column("deleted_time", BigInteger, nullable=True),
+    Index(None, "experiment_id", "start_time"),
+)
+
+run_tags = Table(
+    "run_tags",
+    metadata,
+    Column("run_id", Integer, ForeignKey("runs.id"), primary_key=True),
+    Column("key_id", Integer, ForeignKey("keys.key_id"), primary_key=True),
+    Column("value", Text, nullable=False),
+    sqlite_with_rowid=False,
+)
+
+params = Table(
+    "params",
+    metadata,
+    Column("run_id", Integer, ForeignKey("runs.id"), primary_key=True),
+    Column("key_id", Integer, ForeignKey("keys.key_id"), primary_key=True),
+    Column("value", Text, nullable=False),
+    sqlite_with_rowid=False,
+)
+
+metrics = Table(
+    "metrics",
+    metadata,
+    Column("run_id", Integer, primary_key=True),
+    Column("key_id", Integer, primary_key=True),
+    Column("step", BigInteger, primary_key=True),
+    Column("timestamp", BigInteger, primary_key=True),
+    # NaN is stored as value 0 with is_nan set: SQLite has no NaN (it reads back as NULL).
+    Column("value", Float(53), primary_key=True),
+    Column("is_nan", Boolean, primary_key=True),
+    sqlite_with_rowid=False,
+)
+
+latest_metrics = Table(
+    "latest_metrics",
+    metadata,
+    Column("run_id", Integer, primary_key=True),
+    Column("key_id", Integer, primary_key=True),
+    Column("step", BigInteger, nullable=False),
+    Column("timestamp", BigInteger, nullable=False),
+    Column("value", Float(53), nullable=False),
+    Column("is_nan", Boolean, nullable=False),
+    sqlite_with_rowid=False,
+)
+
+datasets = Table(
+    "datasets",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("experiment_id", Integer, ForeignKey("experiments.experiment_id"), nullable=False),
+    Column("name", String(500), nullable=False),
+    Column("digest", String(36), nullable=False),
+    Column("source_type", String(36), nullable=False),
+    Column("source", Text, nullable=False),
+    Column("schema", Text, nullable=True),
+    Column("profile", Text, nullable=True),
+    UniqueConstraint("experiment_id", "name", "digest"),
+)
+
+dataset_inputs = Table(
+    "dataset_inputs",
+    metadata,
+    Column("run_id", Integer, ForeignKey("runs.id"), primary_key=True),
+    Column("dataset_id", Integer, ForeignKey("datasets.id"), primary_key=True),
+    # The input's tags as a JSON list of {"key", "value"}; `mlflow.data.context` is copied to
+    # `context` so that `datasets.context` filters are a plain column comparison.
+    Column("tags", Text, nullable=False),
+    Column("context", String(500), nullable=True),
+    sqlite_with_rowid=False,
+)
+
+run_models = Table(
+    "run_models",
+    metadata,
+    Column("run_id", Integer, ForeignKey("runs.id"), primary_key=True),
+    Column("model_id", String(64), primary_key=True),
+    # "input" (log-inputs models[]) or "output" (runs/outputs)
+    Column("direction", String(8), primary_key=True),
+    Column("step", BigInteger, nullable=False, server_default="0"),
+    sqlite_with_rowid=False,
+)
