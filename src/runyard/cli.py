@@ -17,12 +17,8 @@ def main() -> None:
 
 
 @main.command()
-@click.option(
-    "--host", envvar="RUNYARD_HOST", default="127.0.0.1", show_default=True, help="Interface to bind."
-)
-@click.option(
-    "--port", envvar="RUNYARD_PORT", default=5000, show_default=True, type=int, help="Port to listen on."
-)
+@click.option("--host", envvar="RUNYARD_HOST", default="127.0.0.1", show_default=True, help="Interface to bind.")
+@click.option("--port", envvar="RUNYARD_PORT", default=5000, show_default=True, type=int, help="Port to listen on.")
 @click.option(
     "--data-dir",
     envvar="RUNYARD_DATA_DIR",
@@ -80,9 +76,7 @@ def db() -> None:
 
 
 @db.command("upgrade")
-@click.option(
-    "--data-dir", envvar="RUNYARD_DATA_DIR", default="./runyard-data", type=click.Path(path_type=Path)
-)
+@click.option("--data-dir", envvar="RUNYARD_DATA_DIR", default="./runyard-data", type=click.Path(path_type=Path))
 @click.option("--backend-store-uri", envvar="RUNYARD_BACKEND_STORE_URI", default=None)
 def db_upgrade(data_dir: Path, backend_store_uri: str | None) -> None:
     """Create or migrate the schema to the newest version."""

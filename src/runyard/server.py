@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
+import sys
+from types import FrameType
 
 import uvicorn
 
@@ -19,6 +22,10 @@ def serve(settings: Settings) -> None:
     # Worker processes rebuild the settings from the environment.
     os.environ.update(settings.to_env())
     url = f"http://{_display_host(settings.host)}:{settings.port}"
+    # uvicorn drains in-flight requests on SIGTERM/SIGINT and then re-raises the signal to the
+    # handler that was installed before it: make that a clean exit.
+    signal.signal(signal.SIGTERM, _exit_cleanly)
+    signal.signal(signal.SIGINT, _exit_cleanly)
     print(f"Runyard serving on {url} — point MLflow at it: export MLFLOW_TRACKING_URI={url}", flush=True)
     uvicorn.run(
         "runyard.app:create_app",
@@ -38,3 +45,7 @@ def _display_host(host: str) -> str:
     if host in ("0.0.0.0", "::", ""):
         return "127.0.0.1"
     return f"[{host}]" if ":" in host else host
+
+
+def _exit_cleanly(_signum: int, _frame: FrameType | None) -> None:
+    sys.exit(0)

@@ -547,9 +547,7 @@ async def test_multipart_validation(backend: LocalArtifactBackend) -> None:
         "g" * 32,
     ],
 )
-async def test_upload_ids_are_validated_before_touching_disk(
-    backend: LocalArtifactBackend, upload_id: str
-) -> None:
+async def test_upload_ids_are_validated_before_touching_disk(backend: LocalArtifactBackend, upload_id: str) -> None:
     with pytest.raises(MlflowError, match="upload id") as caught:
         await backend.write_part(upload_id, 1, body(b"x"))
     assert code_of(caught) == INVALID_PARAMETER_VALUE

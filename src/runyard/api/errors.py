@@ -37,9 +37,7 @@ async def http_error(request: Request, exc: Exception) -> Response:
             },
             status_code=405,
         )
-    return JSONResponse(
-        {"error_code": "BAD_REQUEST", "message": str(exc.detail)}, status_code=exc.status_code
-    )
+    return JSONResponse({"error_code": "BAD_REQUEST", "message": str(exc.detail)}, status_code=exc.status_code)
 
 
 async def unexpected_error(request: Request, exc: Exception) -> Response:

@@ -339,9 +339,7 @@ class LocalArtifactBackend(ArtifactBackend):
             raise
         return etag
 
-    def _publish_part(
-        self, handle: IO[bytes], tmp: Path, directory: Path, part_number: int, etag: str
-    ) -> None:
+    def _publish_part(self, handle: IO[bytes], tmp: Path, directory: Path, part_number: int, etag: str) -> None:
         _flush_and_close(handle)
         if not directory.is_dir():
             raise not_found(f"No such multipart upload: '{directory.name}'")

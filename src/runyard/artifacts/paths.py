@@ -49,9 +49,7 @@ _URL_DELIMITERS: Final = {"#": "a '#' fragment", ";": "a ';' parameter", "?": "a
 
 def _show(raw: str) -> str:
     """Render an untrusted path for an error message: control characters escaped, length capped."""
-    shown = "".join(
-        f"\\x{ord(c):02x}" if ord(c) < 0x100 and unicodedata.category(c) == "Cc" else c for c in raw[:200]
-    )
+    shown = "".join(f"\\x{ord(c):02x}" if ord(c) < 0x100 and unicodedata.category(c) == "Cc" else c for c in raw[:200])
     shown = shown.encode("utf-8", "backslashreplace").decode("utf-8")
     return shown + ("..." if len(raw) > 200 else "")
 

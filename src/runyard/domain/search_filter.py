@@ -317,9 +317,7 @@ class _Token:
 def _is_int64_string(value: str) -> bool:
     # The length check keeps int() away from huge digit strings (and its 4300-digit limit).
     return (
-        _INTEGER_STRING_RE.fullmatch(value) is not None
-        and len(value) <= 20
-        and _INT64_MIN <= int(value) <= _INT64_MAX
+        _INTEGER_STRING_RE.fullmatch(value) is not None and len(value) <= 20 and _INT64_MIN <= int(value) <= _INT64_MAX
     )
 
 
@@ -356,9 +354,7 @@ def _tokenize(source: _Source) -> list[_Token]:
         if match is None:
             char = text[pos]
             if char in "'\"`":
-                raise source.error(
-                    f"unterminated quoted text: token {char} at column {pos + 1} has no closing {char}"
-                )
+                raise source.error(f"unterminated quoted text: token {char} at column {pos + 1} has no closing {char}")
             hint = ""
             if tokens and tokens[-1].end == pos and tokens[-1].kind == "ident":
                 hint = " (quote keys containing special characters with backticks, e.g. metrics.`my-key`)"
@@ -424,6 +420,8 @@ class _Parser:
             if self.adjacent_dot(token):
                 key_token = self.key_after_dot(token, allow_bare=False)
                 return token.text, token.start, key_token.content, key_token.start
+            if self.peek().text == "." and self.peek().kind == "punct":
+                raise self.unexpected(self.peek(), "no whitespace around the '.' of prefix.key")
             return None, token.start, token.text, token.start
         if token.kind in ("bq", "dq"):
             if token.kind == "bq" and self.adjacent_dot(token):
@@ -431,9 +429,7 @@ class _Parser:
                 return token.content, token.start, key_token.content, key_token.start
             return None, token.start, token.content, token.start
         if token.kind == "sq":
-            raise self.unexpected(
-                token, "an identifier (single quotes are for values; quote keys with backticks)"
-            )
+            raise self.unexpected(token, "an identifier (single quotes are for values; quote keys with backticks)")
         if token.text == "(":
             raise self.unexpected(token, "an identifier (parentheses are not supported)")
         raise self.unexpected(token, "an identifier such as metrics.<key> or params.<key>")
@@ -453,9 +449,7 @@ class _Parser:
             return self.advance()
         raise self.unexpected(token, f"a key after '{prefix.text}.'")
 
-    def resolve(
-        self, prefix: str | None, prefix_col: int, key: str, key_col: int, *, for_order: bool
-    ) -> _Target:
+    def resolve(self, prefix: str | None, prefix_col: int, key: str, key_col: int, *, for_order: bool) -> _Target:
         grammar = self.grammar
         entity: EntityType = "attribute"
         if prefix is not None:
@@ -572,8 +566,7 @@ class _Parser:
             raise self.source.error(f"{target.label} value out of the 64-bit range: {_describe(token)}")
         if number != number.to_integral_value():
             raise self.source.error(
-                f"{target.label} takes an integer (milliseconds since the epoch), got non-integer"
-                f" {_describe(token)}"
+                f"{target.label} takes an integer (milliseconds since the epoch), got non-integer {_describe(token)}"
             )
         return int(number)
 
@@ -595,9 +588,7 @@ class _Parser:
             token = self.advance()
             if token.text == ")" and token.kind == "punct":
                 if not items:
-                    raise self.source.error(
-                        f"empty list at column {opening.start + 1}; IN needs at least one value"
-                    )
+                    raise self.source.error(f"empty list at column {opening.start + 1}; IN needs at least one value")
                 return tuple(items)
             items.append(self.string(token, target))
             separator = self.advance()

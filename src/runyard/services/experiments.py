@@ -100,9 +100,7 @@ class ExperimentService:
             with self._db.write() as conn:
                 if exp_store.name_taken(conn, ctx.workspace.id, name):
                     raise already_exists(f"Experiment(name={name}) already exists.")
-                experiment_id = exp_store.insert_experiment(
-                    conn, ctx.workspace.id, name, artifact_location, now
-                )
+                experiment_id = exp_store.insert_experiment(conn, ctx.workspace.id, name, artifact_location, now)
                 exp_store.set_tags(conn, experiment_id, tags)
         except exc.IntegrityError:
             raise already_exists(f"Experiment(name={name}) already exists.") from None

@@ -84,8 +84,7 @@ class MetricHistoryService:
             raise invalid("If either start step or end step are specified, both must be specified.")
         if start_step is not None and end_step is not None and start_step > end_step:
             raise invalid(
-                "end_step must be greater than start_step. "
-                f"Found start_step={start_step} and end_step={end_step}."
+                f"end_step must be greater than start_step. Found start_step={start_step} and end_step={end_step}."
             )
         key_id = self._keys.existing_id(key)
         out: list[RunMetric] = []

@@ -142,9 +142,7 @@ class RunService:
         run_name: str | None,
     ) -> RunInfo:
         if status is not None and status not in RUN_STATUSES:
-            raise invalid(
-                invalid_value_message("status", status, f"must be one of {', '.join(RUN_STATUSES)}")
-            )
+            raise invalid(invalid_value_message("status", status, f"must be one of {', '.join(RUN_STATUSES)}"))
         validate_length("run_name", run_name, limits.MAX_RUN_NAME_LENGTH)
         name_key = self._keys.ids_for([RUN_NAME_TAG])[RUN_NAME_TAG] if run_name else None
         with self._db.write() as conn:

@@ -48,9 +48,7 @@ def _attach_tags(conn: Connection, rows: Sequence[Any]) -> list[Experiment]:
 
 
 def get(conn: Connection, workspace_id: int, experiment_id: int) -> Experiment | None:
-    rows = conn.execute(
-        _select().where(_E.c.experiment_id == experiment_id, _E.c.workspace_id == workspace_id)
-    ).all()
+    rows = conn.execute(_select().where(_E.c.experiment_id == experiment_id, _E.c.workspace_id == workspace_id)).all()
     found = _attach_tags(conn, rows)
     return found[0] if found else None
 
@@ -66,9 +64,7 @@ def name_taken(conn: Connection, workspace_id: int, name: str) -> bool:
     return bool(conn.execute(stmt).scalar_one())
 
 
-def insert_experiment(
-    conn: Connection, workspace_id: int, name: str, artifact_location: str | None, now: int
-) -> int:
+def insert_experiment(conn: Connection, workspace_id: int, name: str, artifact_location: str | None, now: int) -> int:
     """Insert and return the new id; `artifact_location=None` derives `mlflow-artifacts:/<id>`."""
     result = conn.execute(
         _E.insert().values(
@@ -105,16 +101,12 @@ def delete_tag(conn: Connection, experiment_id: int, key: str) -> int:
 
 
 def rename(conn: Connection, experiment_id: int, new_name: str, now: int) -> None:
-    conn.execute(
-        update(_E).where(_E.c.experiment_id == experiment_id).values(name=new_name, last_update_time=now)
-    )
+    conn.execute(update(_E).where(_E.c.experiment_id == experiment_id).values(name=new_name, last_update_time=now))
 
 
 def set_lifecycle(conn: Connection, experiment_id: int, stage: str, now: int) -> None:
     conn.execute(
-        update(_E)
-        .where(_E.c.experiment_id == experiment_id)
-        .values(lifecycle_stage=stage, last_update_time=now)
+        update(_E).where(_E.c.experiment_id == experiment_id).values(lifecycle_stage=stage, last_update_time=now)
     )
 
 

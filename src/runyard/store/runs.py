@@ -68,9 +68,7 @@ def row_to_run_row(row: Any) -> RunRow:
 
 def get(conn: Connection, run_uuid: str) -> RunRow | None:
     row = conn.execute(
-        select(*RUN_COLUMNS)
-        .join(_E, _E.c.experiment_id == _R.c.experiment_id)
-        .where(_R.c.run_uuid == run_uuid)
+        select(*RUN_COLUMNS).join(_E, _E.c.experiment_id == _R.c.experiment_id).where(_R.c.run_uuid == run_uuid)
     ).first()
     return row_to_run_row(row) if row else None
 
@@ -115,9 +113,7 @@ def set_tags(conn: Connection, pk: int, tags: Sequence[tuple[int, str]]) -> None
         return
     t = schema.run_tags
     stmt = insert(conn, t)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=[t.c.run_id, t.c.key_id], set_={"value": stmt.excluded.value}
-    )
+    stmt = stmt.on_conflict_do_update(index_elements=[t.c.run_id, t.c.key_id], set_={"value": stmt.excluded.value})
     conn.execute(stmt, [{"run_id": pk, "key_id": k, "value": v} for k, v in tags])
 
 
@@ -182,8 +178,7 @@ def insert_metrics(conn: Connection, pk: int, points: Sequence[tuple[int, float,
             "value": excluded.value,
             "is_nan": excluded.is_nan,
         },
-        where=tuple_(excluded.step, excluded.timestamp, excluded.value)
-        > tuple_(lm.c.step, lm.c.timestamp, lm.c.value),
+        where=tuple_(excluded.step, excluded.timestamp, excluded.value) > tuple_(lm.c.step, lm.c.timestamp, lm.c.value),
     )
     conn.execute(
         stmt,
@@ -219,9 +214,7 @@ def upsert_dataset(conn: Connection, experiment_id: int, ds: Dataset) -> int:
     )
     return int(
         conn.execute(
-            select(d.c.id).where(
-                d.c.experiment_id == experiment_id, d.c.name == ds.name, d.c.digest == ds.digest
-            )
+            select(d.c.id).where(d.c.experiment_id == experiment_id, d.c.name == ds.name, d.c.digest == ds.digest)
         ).scalar_one()
     )
 
@@ -292,9 +285,7 @@ def load_runs(conn: Connection, rows: Sequence[RunRow]) -> list[Run]:
 
     di, d = schema.dataset_inputs, schema.datasets
     for run_id, tags_json, name, digest, source_type, source, ds_schema, profile in conn.execute(
-        select(
-            di.c.run_id, di.c.tags, d.c.name, d.c.digest, d.c.source_type, d.c.source, d.c.schema, d.c.profile
-        )
+        select(di.c.run_id, di.c.tags, d.c.name, d.c.digest, d.c.source_type, d.c.source, d.c.schema, d.c.profile)
         .join(d, d.c.id == di.c.dataset_id)
         .where(di.c.run_id.in_(pks))
         .order_by(di.c.run_id, di.c.dataset_id)
@@ -359,9 +350,7 @@ def metric_rows_at(
             m.c.is_nan,
             m.c.timestamp,
             m.c.step,
-            (func.row_number().over(order_by=(m.c.step, m.c.timestamp, m.c.value, m.c.is_nan)) - 1).label(
-                "rn"
-            ),
+            (func.row_number().over(order_by=(m.c.step, m.c.timestamp, m.c.value, m.c.is_nan)) - 1).label("rn"),
         )
         .where(cond)
         .subquery()
@@ -381,7 +370,5 @@ def set_lifecycle(conn: Connection, pk: int, stage: str, deleted_time: int | Non
 def set_lifecycle_for_experiment(conn: Connection, experiment_id: int, stage: str, now: int) -> None:
     deleted_time = now if stage == "deleted" else None
     conn.execute(
-        update(_R)
-        .where(_R.c.experiment_id == experiment_id)
-        .values(lifecycle_stage=stage, deleted_time=deleted_time)
+        update(_R).where(_R.c.experiment_id == experiment_id).values(lifecycle_stage=stage, deleted_time=deleted_time)
     )

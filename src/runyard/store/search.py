@@ -112,9 +112,7 @@ def _run_clause(c: Comparison, key_id: KeyLookup) -> ColumnElement[bool]:
 
     table = {"metric": schema.latest_metrics, "param": schema.params, "tag": schema.run_tags}[c.entity]
     kid = key_id(c.key)
-    presence = (
-        select(literal(1)).select_from(table).where(table.c.run_id == _R.c.id, table.c.key_id == (kid or -1))
-    )
+    presence = select(literal(1)).select_from(table).where(table.c.run_id == _R.c.id, table.c.key_id == (kid or -1))
     if c.op == "IS NULL":
         return ~exists(presence) if kid is not None else true()
     if c.op == "IS NOT NULL":
@@ -141,9 +139,7 @@ def _dataset_clause(c: Comparison) -> ColumnElement[bool]:
     return exists(sub)
 
 
-def run_ordering(
-    stmt: Select[Any], order: Sequence[OrderKey], key_id: KeyLookup
-) -> tuple[Select[Any], list[Any]]:
+def run_ordering(stmt: Select[Any], order: Sequence[OrderKey], key_id: KeyLookup) -> tuple[Select[Any], list[Any]]:
     """Outer-join what the ORDER BY needs and return (statement, ORDER BY expressions)."""
     clauses: list[Any] = []
     seen: set[tuple[str, str]] = set()
@@ -157,9 +153,7 @@ def run_ordering(
                 raise invalid(f"Invalid order_by attribute '{o.key}'")
             clauses.append(case((column.is_(None), 1), else_=0))
         elif o.entity in ("metric", "param", "tag"):
-            table = {"metric": schema.latest_metrics, "param": schema.params, "tag": schema.run_tags}[
-                o.entity
-            ]
+            table = {"metric": schema.latest_metrics, "param": schema.params, "tag": schema.run_tags}[o.entity]
             alias = table.alias(f"order_{i}")
             kid = key_id(o.key)
             stmt = stmt.outerjoin(alias, and_(alias.c.run_id == _R.c.id, alias.c.key_id == (kid or -1)))
@@ -194,9 +188,7 @@ def experiment_filter(clauses: Sequence[Comparison]) -> list[ColumnElement[bool]
             out.append(compare(column, c.op, value))
         elif c.entity == "tag":
             presence = (
-                select(literal(1))
-                .select_from(t)
-                .where(t.c.experiment_id == _E.c.experiment_id, t.c.key == c.key)
+                select(literal(1)).select_from(t).where(t.c.experiment_id == _E.c.experiment_id, t.c.key == c.key)
             )
             if c.op == "IS NULL":
                 out.append(~exists(presence))

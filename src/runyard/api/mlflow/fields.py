@@ -24,9 +24,7 @@ def _double(value: Any) -> float:
             return float(value)
         except ValueError:
             pass
-    raise ValueError(
-        'must be a number (a double); NaN and infinities are written "NaN", "Infinity", "-Infinity"'
-    )
+    raise ValueError('must be a number (a double); NaN and infinities are written "NaN", "Infinity", "-Infinity"')
 
 
 def _int64(value: Any) -> int:

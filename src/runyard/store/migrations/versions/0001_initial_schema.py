@@ -44,9 +44,7 @@ def upgrade() -> None:
         sa.Column("timestamp", sa.BigInteger(), nullable=False),
         sa.Column("value", sa.Float(precision=53), nullable=False),
         sa.Column("is_nan", sa.Boolean(), nullable=False),
-        sa.PrimaryKeyConstraint(
-            "run_id", "key_id", "step", "timestamp", "value", "is_nan", name=op.f("pk_metrics")
-        ),
+        sa.PrimaryKeyConstraint("run_id", "key_id", "step", "timestamp", "value", "is_nan", name=op.f("pk_metrics")),
         sqlite_with_rowid=False,
     )
     op.create_table(
@@ -92,9 +90,7 @@ def upgrade() -> None:
             name=op.f("fk_datasets_experiment_id_experiments"),
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_datasets")),
-        sa.UniqueConstraint(
-            "experiment_id", "name", "digest", name=op.f("uq_datasets_experiment_id_name_digest")
-        ),
+        sa.UniqueConstraint("experiment_id", "name", "digest", name=op.f("uq_datasets_experiment_id_name_digest")),
     )
     op.create_table(
         "experiment_tags",
@@ -139,9 +135,7 @@ def upgrade() -> None:
         sa.Column("dataset_id", sa.Integer(), nullable=False),
         sa.Column("tags", sa.Text(), nullable=False),
         sa.Column("context", sa.String(length=500), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["dataset_id"], ["datasets.id"], name=op.f("fk_dataset_inputs_dataset_id_datasets")
-        ),
+        sa.ForeignKeyConstraint(["dataset_id"], ["datasets.id"], name=op.f("fk_dataset_inputs_dataset_id_datasets")),
         sa.ForeignKeyConstraint(["run_id"], ["runs.id"], name=op.f("fk_dataset_inputs_run_id_runs")),
         sa.PrimaryKeyConstraint("run_id", "dataset_id", name=op.f("pk_dataset_inputs")),
         sqlite_with_rowid=False,

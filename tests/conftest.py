@@ -1,0 +1,190 @@
+"""Test fixtures: live Runyard servers (SQLite and PostgreSQL) started as real processes, and the
+real `mlflow` client pointed at them."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+# The client must fail fast in tests instead of retrying 5xx answers for minutes.
+os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "120")
+os.environ.setdefault("MLFLOW_ENABLE_ASYNC_LOGGING", "false")
+os.environ.setdefault("GIT_PYTHON_REFRESH", "quiet")
+
+POSTGRES_ADMIN_URL = os.environ.get("RUNYARD_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+REQUIRE_POSTGRES = os.environ.get("RUNYARD_REQUIRE_POSTGRES") == "1"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class ServerProcess:
+    """A `runyard server` child process; `url` is what MLFLOW_TRACKING_URI gets."""
+
+    data_dir: Path
+    backend_store_uri: str | None = None
+    workers: int = 1
+    extra_env: dict[str, str] = field(default_factory=dict)
+    port: int = field(default_factory=free_port)
+    process: subprocess.Popen[bytes] | None = None
+    log_path: Path | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def pid(self) -> int:
+        assert self.process is not None
+        return self.process.pid
+
+    def start(self, timeout: float = 60) -> ServerProcess:
+        cmd = [
+            sys.executable,
+            "-m",
+            "runyard",
+            "server",
+            "--port",
+            str(self.port),
+            "--data-dir",
+            str(self.data_dir),
+            "--workers",
+            str(self.workers),
+        ]
+        if self.backend_store_uri:
+            cmd += ["--backend-store-uri", self.backend_store_uri]
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.log_path = self.data_dir / f"server-{self.port}.log"
+        env = {k: v for k, v in os.environ.items() if not k.startswith("RUNYARD_")}
+        env.update(self.extra_env)
+        self.process = subprocess.Popen(
+            cmd, stdout=open(self.log_path, "ab"), stderr=subprocess.STDOUT, env=env, start_new_session=True
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"server exited with {self.process.returncode}:\n{self.log()}")
+            try:
+                with urllib.request.urlopen(f"{self.url}/health", timeout=2) as resp:
+                    if resp.status == 200:
+                        return self
+            except OSError:
+                time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(f"server did not become healthy:\n{self.log()}")
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path and self.log_path.exists() else ""
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 40) -> int | None:
+        if self.process is None or self.process.poll() is not None:
+            return self.process.returncode if self.process else None
+        os.killpg(self.process.pid, sig)
+        try:
+            return self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            return self.process.wait(timeout=10)
+
+    def kill(self) -> None:
+        self.stop(signal.SIGKILL)
+
+
+def _postgres_available() -> bool:
+    try:
+        import psycopg
+
+        with psycopg.connect(POSTGRES_ADMIN_URL, connect_timeout=3):
+            return True
+    except Exception:
+        return False
+
+
+def _admin_url_for(database: str) -> str:
+    base, _, _ = POSTGRES_ADMIN_URL.rpartition("/")
+    return f"{base}/{database}"
+
+
+@pytest.fixture(scope="session")
+def postgres_database_factory() -> Iterator[object]:
+    """Creates fresh PostgreSQL databases for this test session and drops them at the end."""
+    import psycopg
+
+    if not _postgres_available():
+        if REQUIRE_POSTGRES:
+            pytest.fail(f"PostgreSQL is required but not reachable at {POSTGRES_ADMIN_URL}")
+        pytest.skip(f"PostgreSQL not reachable at {POSTGRES_ADMIN_URL}")
+    created: list[str] = []
+
+    def create() -> str:
+        name = f"runyard_test_{os.getpid()}_{secrets.token_hex(4)}"
+        with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        created.append(name)
+        return _admin_url_for(name)
+
+    yield create
+    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as conn:
+        for name in created:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def make_store_uri(backend: str, tmp: Path, pg_factory: object) -> str | None:
+    if backend == "sqlite":
+        return None
+    return pg_factory()  # type: ignore[operator,no-any-return]
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgres"])
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture(scope="session")
+def server(
+    backend: str, tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> Iterator[ServerProcess]:
+    """One live server per backend, shared by the integration tests of the session."""
+    data_dir = tmp_path_factory.mktemp(f"server-{backend}")
+    store_uri = None
+    if backend == "postgres":
+        store_uri = request.getfixturevalue("postgres_database_factory")()
+    proc = ServerProcess(data_dir=data_dir, backend_store_uri=store_uri).start()
+    yield proc
+    code = proc.stop()
+    assert code == 0, f"server did not exit cleanly ({code}):\n{proc.log()[-4000:]}"
+
+
+@pytest.fixture
+def tracking(server: ServerProcess, monkeypatch: pytest.MonkeyPatch) -> Iterator[ServerProcess]:
+    """The real mlflow client pointed at the live server (fluent API and MlflowClient)."""
+    import mlflow
+
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", server.url)
+    mlflow.set_tracking_uri(server.url)
+    yield server
+    while mlflow.active_run() is not None:
+        mlflow.end_run()
+    mlflow.set_tracking_uri(None)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def unique() -> str:
+    """A short random suffix for names that must not collide across tests sharing a server."""
+    return secrets.token_hex(4)

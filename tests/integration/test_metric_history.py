@@ -1,0 +1,100 @@
+"""Metric history through the real client (paginated) and the sampled bulk-interval endpoint over HTTP."""
+
+from __future__ import annotations
+
+import math
+
+import httpx
+from mlflow import MlflowClient
+from mlflow.entities import Metric
+
+from tests.conftest import ServerProcess
+
+
+def _run_with_points(unique: str, n: int, key: str = "loss") -> str:
+    client = MlflowClient()
+    run = client.create_run(client.create_experiment(f"hist-{unique}-{n}"))
+    for start in range(0, n, 1000):
+        client.log_batch(
+            run.info.run_id,
+            metrics=[
+                Metric(key, float(i) if i % 97 else float("nan"), 1_000 + i, i)
+                for i in range(start, min(n, start + 1000))
+            ],
+        )
+    return run.info.run_id
+
+
+def test_history_is_complete_and_ordered(tracking: object, unique: str) -> None:
+    rid = _run_with_points(unique, 3000)
+    history = MlflowClient().get_metric_history(rid, "loss")
+    assert len(history) == 3000
+    assert [m.step for m in history] == list(range(3000))
+    for m in history:
+        if m.step % 97 == 0:
+            assert math.isnan(m.value)
+        else:
+            assert m.value == float(m.step)
+
+
+def test_history_pages_over_http(tracking: ServerProcess, unique: str) -> None:
+    rid = _run_with_points(unique, 250)
+    seen = []
+    token = None
+    with httpx.Client(base_url=tracking.url) as http:
+        while True:
+            params = {"run_id": rid, "metric_key": "loss", "max_results": 100}
+            if token:
+                params["page_token"] = token
+            body = http.get("/api/2.0/mlflow/metrics/get-history", params=params).json()
+            seen.extend(m["step"] for m in body.get("metrics", []))
+            token = body.get("next_page_token")
+            if not token:
+                break
+        assert seen == list(range(250))
+        missing_key = http.get("/api/2.0/mlflow/metrics/get-history", params={"run_id": rid, "metric_key": "nope"})
+        assert missing_key.status_code == 200 and missing_key.json() == {}
+
+
+def test_duplicate_points_are_stored_once(tracking: object, unique: str) -> None:
+    client = MlflowClient()
+    run = client.create_run(client.create_experiment(f"dupes-{unique}"))
+    for _ in range(3):  # a client retry replays the same point
+        client.log_metric(run.info.run_id, "m", 1.5, timestamp=10, step=1)
+    client.log_metric(run.info.run_id, "m", 2.5, timestamp=10, step=1)
+    assert sorted(m.value for m in client.get_metric_history(run.info.run_id, "m")) == [1.5, 2.5]
+
+
+def test_latest_value_is_highest_step(tracking: object, unique: str) -> None:
+    client = MlflowClient()
+    run = client.create_run(client.create_experiment(f"latest-{unique}"))
+    rid = run.info.run_id
+    client.log_metric(rid, "m", 5.0, timestamp=100, step=5)
+    client.log_metric(rid, "m", 1.0, timestamp=200, step=1)  # later, but an earlier step
+    assert client.get_run(rid).data.metrics["m"] == 5.0
+    client.log_metric(rid, "m", 7.0, timestamp=50, step=6)
+    assert client.get_run(rid).data.metrics["m"] == 7.0
+
+
+def test_sampled_history(tracking: ServerProcess, unique: str) -> None:
+    runs = [_run_with_points(f"{unique}{i}", 5000) for i in range(2)]
+    with httpx.Client(base_url=tracking.url) as http:
+        url = "/api/2.0/mlflow/metrics/get-history-bulk-interval"
+        body = http.get(url, params={"run_ids": runs, "metric_key": "loss", "max_results": 50}).json()
+        points = body["metrics"]
+        for rid in runs:
+            steps = [p["step"] for p in points if p["run_id"] == rid]
+            assert len(steps) == 50
+            assert steps[0] == 0 and steps[-1] == 4999  # first and last kept
+            assert steps == sorted(steps)
+        window = http.get(
+            url,
+            params={"run_ids": runs[0], "metric_key": "loss", "start_step": 100, "end_step": 200, "max_results": 1000},
+        ).json()["metrics"]
+        assert [p["step"] for p in window] == list(range(100, 201))
+        bad = http.get(url, params={"run_ids": runs[0], "metric_key": "loss", "start_step": 5})
+        assert bad.status_code == 400 and bad.json()["error_code"] == "INVALID_PARAMETER_VALUE"
+        too_many = http.get(url, params={"run_ids": runs[0], "metric_key": "loss", "max_results": 2501})
+        assert too_many.status_code == 400
+        unknown = http.get(url, params={"run_ids": "f" * 32, "metric_key": "loss"})
+        assert unknown.status_code == 404
