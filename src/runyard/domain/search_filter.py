@@ -661,3 +661,52 @@ def parse_order_by(clauses: Sequence[str] | None, grammar: Grammar) -> tuple[Ord
         seen.add(identity)
         keys.append(order_key)
     return tuple(keys)
+
+
+# ------------------------------------------------------------ logged models (MLflow 3)
+
+# The reference server's logged-model grammar (mlflow.utils.search_logged_model_utils): string
+# fields take =, !=, LIKE, ILIKE, IN and NOT IN; numeric ones (metrics, timestamps) take the
+# ordering comparators; no IS NULL. Only metrics (and attributes) can be ordered on.
+_LOGGED_MODEL_STRING_RULE: Final = KeyRule("string", _PATTERN_OPS | _LIST_COMPARATORS)
+_LOGGED_MODEL_TIME_RULE: Final = KeyRule("float", _ORDERING_OPS)
+
+LOGGED_MODEL_GRAMMAR: Final = Grammar(
+    name="logged models",
+    prefixes={
+        "attributes": "attribute",
+        "attribute": "attribute",
+        "metrics": "metric",
+        "metric": "metric",
+        "params": "param",
+        "param": "param",
+        "tags": "tag",
+        "tag": "tag",
+    },
+    attributes=(
+        Attribute("name", _LOGGED_MODEL_STRING_RULE),
+        Attribute("model_id", _LOGGED_MODEL_STRING_RULE),
+        Attribute("model_type", _LOGGED_MODEL_STRING_RULE),
+        Attribute("status", _LOGGED_MODEL_STRING_RULE),
+        Attribute("source_run_id", _LOGGED_MODEL_STRING_RULE),
+        Attribute(
+            "creation_timestamp",
+            _LOGGED_MODEL_TIME_RULE,
+            aliases=("creation_time", "creation_timestamp_ms"),
+            order_aliases=("creation_time", "creation_timestamp_ms"),
+        ),
+        Attribute(
+            "last_updated_timestamp",
+            _LOGGED_MODEL_TIME_RULE,
+            aliases=("last_updated_time", "last_updated_timestamp_ms"),
+            order_aliases=("last_updated_time", "last_updated_timestamp_ms"),
+        ),
+    ),
+    entities={
+        "metric": EntitySpec(_METRIC_RULE),
+        "param": EntitySpec(_LOGGED_MODEL_STRING_RULE, orderable=False),
+        "tag": EntitySpec(_LOGGED_MODEL_STRING_RULE, orderable=False),
+    },
+)
+
+__all__ += ["LOGGED_MODEL_GRAMMAR"]

@@ -177,3 +177,66 @@ run_models = Table(
     Column("step", BigInteger, nullable=False, server_default="0"),
     sqlite_with_rowid=False,
 )
+
+# --- MLflow 3 logged models -------------------------------------------------------------------
+# A logged model has an integer surrogate key (`logged_models.id`) that its narrow child rows point
+# at; the public `model_id` ("m-" + 32 hex) is looked up once per request. Param/tag/metric keys
+# are interned in `keys` like the runs' keys.
+
+logged_models = Table(
+    "logged_models",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("model_id", String(64), nullable=False, unique=True),
+    Column("experiment_id", Integer, ForeignKey("experiments.experiment_id"), nullable=False),
+    Column("name", String(500), nullable=False),
+    Column("artifact_uri", Text, nullable=False),
+    # PENDING, READY, FAILED or UNSPECIFIED (the client's LoggedModelStatus names)
+    Column("status", String(16), nullable=False),
+    Column("status_message", Text, nullable=True),
+    # "" when absent, as the reference server stores them (so `!=` filters match them)
+    Column("model_type", String(500), nullable=False, server_default=""),
+    Column("source_run_id", String(32), nullable=False, server_default=""),
+    Column("lifecycle_stage", String(16), nullable=False, server_default="active"),
+    Column("creation_time", BigInteger, nullable=False),
+    Column("last_updated_time", BigInteger, nullable=False),
+    Index(None, "experiment_id", "creation_time"),
+    Index(None, "experiment_id", "name"),
+)
+
+logged_model_tags = Table(
+    "logged_model_tags",
+    metadata,
+    Column("model_pk", Integer, ForeignKey("logged_models.id"), primary_key=True),
+    Column("key_id", Integer, ForeignKey("keys.key_id"), primary_key=True),
+    Column("value", Text, nullable=False),
+    sqlite_with_rowid=False,
+)
+
+logged_model_params = Table(
+    "logged_model_params",
+    metadata,
+    Column("model_pk", Integer, ForeignKey("logged_models.id"), primary_key=True),
+    Column("key_id", Integer, ForeignKey("keys.key_id"), primary_key=True),
+    Column("value", Text, nullable=False),
+    sqlite_with_rowid=False,
+)
+
+# Every point a run logged with `model_id`: narrow rows keyed by model, then key, so a model's
+# metrics, a `metrics.<key>` filter and the latest value for ordering are all one primary-key range.
+logged_model_metrics = Table(
+    "logged_model_metrics",
+    metadata,
+    Column("model_pk", Integer, primary_key=True),
+    Column("key_id", Integer, primary_key=True),
+    Column("timestamp", BigInteger, primary_key=True),
+    Column("step", BigInteger, primary_key=True),
+    Column("run_pk", Integer, primary_key=True),
+    # "" when the point names no dataset (part of the key: one point per dataset evaluation)
+    Column("dataset_name", String(500), primary_key=True, server_default=""),
+    Column("dataset_digest", String(36), primary_key=True, server_default=""),
+    # NaN is stored as value 0 with is_nan set, as in `metrics`.
+    Column("value", Float(53), nullable=False),
+    Column("is_nan", Boolean, nullable=False),
+    sqlite_with_rowid=False,
+)
