@@ -45,6 +45,7 @@ from typing import Final, Literal, cast
 from runyard.domain.errors import MlflowError, invalid
 
 __all__ = [
+    "ALL_COMPARATORS",
     "EXPERIMENT_GRAMMAR",
     "RUN_GRAMMAR",
     "Attribute",
