@@ -9,7 +9,7 @@ from starlette.applications import Starlette
 from starlette.routing import BaseRoute
 
 from runyard.api.errors import HANDLERS
-from runyard.api.mlflow import artifacts, experiments, metrics, runs, server_info
+from runyard.api.mlflow import artifacts, experiments, logged_models, metrics, runs, server_info
 from runyard.api.routing import mount
 from runyard.config import Settings
 from runyard.services.container import Services
@@ -18,7 +18,7 @@ from runyard.services.container import Services
 def routes() -> list[BaseRoute]:
     return [
         *server_info.PROBE_ROUTES,
-        *mount([*experiments.ENDPOINTS, *runs.ENDPOINTS, *metrics.ENDPOINTS]),
+        *mount([*experiments.ENDPOINTS, *runs.ENDPOINTS, *metrics.ENDPOINTS, *logged_models.ENDPOINTS]),
         *mount(server_info.ENDPOINTS),
         *mount(artifacts.ENDPOINTS, service="mlflow-artifacts"),
     ]

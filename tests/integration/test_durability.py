@@ -26,7 +26,10 @@ def test_sigkill_loses_no_acknowledged_write(backend: str, tmp_path: Path, reque
     server = ServerProcess(data_dir=tmp_path / "data", backend_store_uri=store_uri).start()
     with httpx.Client(base_url=server.url) as http:
         exp = http.post(f"{API}/experiments/create", json={"name": "durable"}).json()["experiment_id"]
-        run_ids = [http.post(f"{API}/runs/create", json={"experiment_id": exp}).json()["run"]["info"]["run_id"] for _ in range(4)]
+        run_ids = [
+            http.post(f"{API}/runs/create", json={"experiment_id": exp}).json()["run"]["info"]["run_id"]
+            for _ in range(4)
+        ]
 
     acked: dict[str, list[int]] = {rid: [] for rid in run_ids}
     acked_params: dict[str, list[int]] = {rid: [] for rid in run_ids}

@@ -65,7 +65,9 @@ def test_sigterm_drains_an_inflight_upload(tmp_path: Path) -> None:
 
     def upload() -> None:
         with httpx.Client(base_url=server.url, timeout=60) as http:
-            result["status"] = http.put("/api/2.0/mlflow-artifacts/artifacts/drain/slow.bin", content=slow_body()).status_code
+            result["status"] = http.put(
+                "/api/2.0/mlflow-artifacts/artifacts/drain/slow.bin", content=slow_body()
+            ).status_code
 
     t = threading.Thread(target=upload)
     t.start()

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from runyard.config import Settings
 from runyard.services.artifacts import ArtifactService
 from runyard.services.experiments import ExperimentService
+from runyard.services.logged_models import LoggedModelService
 from runyard.services.metric_history import MetricHistoryService
 from runyard.services.run_search import RunSearchService
 from runyard.services.runs import RunService
@@ -25,6 +26,7 @@ class Services:
     run_search: RunSearchService
     metric_history: MetricHistoryService
     artifacts: ArtifactService
+    logged_models: LoggedModelService
 
     @classmethod
     def build(cls, settings: Settings) -> Services:
@@ -41,6 +43,7 @@ class Services:
             run_search=RunSearchService(db, keys),
             metric_history=MetricHistoryService(db, keys, runs),
             artifacts=ArtifactService(settings.artifact_root),
+            logged_models=LoggedModelService(db, keys, experiments),
         )
 
     def close(self) -> None:

@@ -318,9 +318,7 @@ def parse_status(status: str | int | None) -> str:
         stored = _STATUS_BY_SPELLING.get(int(status))
     if stored is None:
         raise invalid(
-            invalid_value_message(
-                "status", status, f"must be one of {', '.join(STATUS_PROTO_NAMES.values())}"
-            )
+            invalid_value_message("status", status, f"must be one of {', '.join(STATUS_PROTO_NAMES.values())}")
         )
     return stored
 

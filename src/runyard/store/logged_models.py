@@ -358,9 +358,7 @@ def _dataset_condition(datasets: Sequence[tuple[str, str | None]]) -> ColumnElem
         return None
     return or_(
         *(
-            and_(_X.c.dataset_name == name, _X.c.dataset_digest == digest)
-            if digest
-            else _X.c.dataset_name == name
+            and_(_X.c.dataset_name == name, _X.c.dataset_digest == digest) if digest else _X.c.dataset_name == name
             for name, digest in datasets
         )
     )
@@ -463,4 +461,3 @@ def search_page(
         .limit(limit)
     )
     return [row_to_model_row(r) for r in conn.execute(stmt)]
-
