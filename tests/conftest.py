@@ -73,9 +73,10 @@ class ServerProcess:
         self.log_path = self.data_dir / f"server-{self.port}.log"
         env = {k: v for k, v in os.environ.items() if not k.startswith("RUNYARD_")}
         env.update(self.extra_env)
-        self.process = subprocess.Popen(
-            cmd, stdout=open(self.log_path, "ab"), stderr=subprocess.STDOUT, env=env, start_new_session=True
-        )
+        with open(self.log_path, "ab") as log_file:  # the child keeps its own copy of the descriptor
+            self.process = subprocess.Popen(
+                cmd, stdout=log_file, stderr=subprocess.STDOUT, env=env, start_new_session=True
+            )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
