@@ -6,11 +6,13 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.routing import BaseRoute
 
 from runyard.api.errors import HANDLERS
-from runyard.api.mlflow import artifacts, experiments, logged_models, metrics, runs, server_info
+from runyard.api.mlflow import artifacts, experiments, logged_models, metrics, runs, server_info, workspaces
 from runyard.api.routing import mount
+from runyard.api.workspace_url import WorkspaceUrlMiddleware
 from runyard.config import Settings
 from runyard.services.container import Services
 
@@ -19,7 +21,7 @@ def routes() -> list[BaseRoute]:
     return [
         *server_info.PROBE_ROUTES,
         *mount([*experiments.ENDPOINTS, *runs.ENDPOINTS, *metrics.ENDPOINTS, *logged_models.ENDPOINTS]),
-        *mount(server_info.ENDPOINTS),
+        *mount([*server_info.ENDPOINTS, *workspaces.ENDPOINTS]),
         *mount(artifacts.ENDPOINTS, service="mlflow-artifacts"),
     ]
 
@@ -36,6 +38,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
         finally:
             services.close()
 
-    app = Starlette(routes=routes(), exception_handlers=HANDLERS, lifespan=lifespan)
+    app = Starlette(
+        routes=routes(),
+        exception_handlers=HANDLERS,
+        middleware=[Middleware(WorkspaceUrlMiddleware)],
+        lifespan=lifespan,
+    )
     app.state.services = services
     return app

@@ -17,6 +17,8 @@ Handler = Callable[[Request], Awaitable[Response]]
 R = TypeVar("R")
 
 WORKSPACE_HEADER = "x-mlflow-workspace"
+# Set by `runyard.api.workspace_url` when the URL names the workspace (`/w/<workspace>/...`).
+WORKSPACE_SCOPE_KEY = "runyard.workspace"
 
 
 @dataclass(frozen=True)
@@ -59,7 +61,7 @@ def services(request: Request) -> Any:
 
 def resolve_context(request: Request) -> RequestContext:
     """The workspace a request addresses: the URL form (set by middleware) or the MLflow header."""
-    name = request.scope.get("runyard.workspace") or request.headers.get(WORKSPACE_HEADER)
+    name = request.scope.get(WORKSPACE_SCOPE_KEY) or request.headers.get(WORKSPACE_HEADER)
     workspace = services(request).workspaces.resolve(name)
     return RequestContext(workspace=workspace)
 

@@ -28,6 +28,7 @@ class Workspace:
     artifact_root: str | None
     creation_time: int
     last_update_time: int
+    path_roots: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

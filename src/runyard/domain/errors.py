@@ -32,7 +32,7 @@ HTTP_STATUS: Final[dict[str, int]] = {
     REQUEST_LIMIT_EXCEEDED: 429,
     "RESOURCE_EXHAUSTED": 429,
     INTERNAL_ERROR: 500,
-    INVALID_STATE: 500,
+    INVALID_STATE: 400,  # deterministic: a 5xx would make the client retry for minutes
     NOT_IMPLEMENTED: 501,
     TEMPORARILY_UNAVAILABLE: 503,
 }

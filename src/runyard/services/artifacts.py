@@ -7,13 +7,14 @@ so no path of one workspace can name a file of another.
 
 from __future__ import annotations
 
+import shutil
 import threading
 from pathlib import Path
 
 from runyard.artifacts.base import ArtifactBackend
 from runyard.artifacts.local import LocalArtifactBackend
+from runyard.domain.workspaces import DEFAULT_WORKSPACE
 from runyard.services.context import RequestContext
-from runyard.services.workspaces import DEFAULT_WORKSPACE
 
 # The prefix the client must see in an error to fall back from multipart to a plain PUT.
 MULTIPART_UNSUPPORTED = "Multipart upload is not supported for the current artifact repository"
@@ -41,3 +42,14 @@ class ArtifactService:
         if name == DEFAULT_WORKSPACE:
             return LocalArtifactBackend(self._root)
         return LocalArtifactBackend(Path(self._root) / ".workspaces" / name)
+
+    def drop_workspace(self, name: str, configured_root: str | None) -> None:
+        """Remove the artifacts of a deleted workspace when they live in the server's managed folder.
+
+        A configured root may be shared with other systems, so it is left alone.
+        """
+        with self._lock:
+            self._backends.pop(name, None)
+        if configured_root or name == DEFAULT_WORKSPACE:
+            return
+        shutil.rmtree(Path(self._root) / ".workspaces" / name, ignore_errors=True)

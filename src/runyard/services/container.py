@@ -34,15 +34,16 @@ class Services:
         keys = KeyRegistry(db)
         experiments = ExperimentService(db)
         runs = RunService(db, keys, experiments)
+        artifacts = ArtifactService(settings.artifact_root)
         return cls(
             settings=settings,
             db=db,
-            workspaces=WorkspaceService(db),
+            workspaces=WorkspaceService(db, artifacts),
             experiments=experiments,
             runs=runs,
             run_search=RunSearchService(db, keys),
             metric_history=MetricHistoryService(db, keys, runs),
-            artifacts=ArtifactService(settings.artifact_root),
+            artifacts=artifacts,
             logged_models=LoggedModelService(db, keys, experiments),
         )
 

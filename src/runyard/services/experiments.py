@@ -16,6 +16,7 @@ from runyard.domain.validation import (
     validate_key,
     validate_length,
 )
+from runyard.domain.workspaces import DEFAULT_PATH_ROOTS, DEFAULT_WORKSPACE, canonical_experiment_name
 from runyard.services.context import RequestContext, now_ms
 from runyard.store import experiments as exp_store
 from runyard.store import runs as run_store
@@ -42,8 +43,9 @@ class ExperimentService:
         return experiment
 
     def get_by_name(self, ctx: RequestContext, name: str) -> Experiment:
+        canonical = _canonical(ctx, name)
         with self._db.read() as conn:
-            experiment = exp_store.get_by_name(conn, ctx.workspace.id, name)
+            experiment = exp_store.get_by_name(conn, ctx.workspace.id, canonical)
         if experiment is None:
             raise not_found(f"Could not find experiment with name '{name}'")
         return experiment
@@ -90,11 +92,16 @@ class ExperimentService:
         artifact_location: str | None,
         tags: Sequence[tuple[str, str]],
     ) -> str:
-        name = validate_experiment_name(name)
+        name = _canonical(ctx, validate_experiment_name(name))
         for key, value in tags:
             _validate_experiment_tag(key, value)
         if artifact_location is not None and artifact_location.strip() == "":
             artifact_location = None
+        if artifact_location is not None and ctx.workspace.name != DEFAULT_WORKSPACE:
+            raise invalid(
+                f"artifact_location cannot be specified in workspace '{ctx.workspace.name}': its experiments "
+                "store artifacts under the workspace's artifact root."
+            )
         now = now_ms()
         try:
             with self._db.write() as conn:
@@ -107,7 +114,7 @@ class ExperimentService:
         return str(experiment_id)
 
     def rename(self, ctx: RequestContext, experiment_id: str, new_name: str | None) -> None:
-        new_name = validate_experiment_name(new_name)
+        new_name = _canonical(ctx, validate_experiment_name(new_name))
         try:
             with self._db.write() as conn:
                 experiment = self.require(conn, ctx, experiment_id)
@@ -158,6 +165,12 @@ class ExperimentService:
                 f"Current state is {experiment.lifecycle_stage}."
             )
         return experiment
+
+
+def _canonical(ctx: RequestContext, name: str) -> str:
+    """The spelling the workspace's naming convention stores `name` under (or a clear refusal)."""
+    workspace = ctx.workspace
+    return canonical_experiment_name(name, workspace.name, workspace.naming, workspace.path_roots or DEFAULT_PATH_ROOTS)
 
 
 def _validate_experiment_tag(key: str, value: str) -> None:

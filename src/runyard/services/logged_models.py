@@ -42,6 +42,8 @@ MAX_SOURCE_RUN_ID_LENGTH: Final = 32
 MAX_DATASET_NAME_LENGTH: Final = 500
 MAX_DATASET_DIGEST_LENGTH: Final = 36
 
+_GENERATED_NAME_MAX_LENGTH: Final = 20
+
 # Characters the reference server refuses in a model name (they break `models:/` and `runs:/` URIs).
 _NAME_BAD_CHARS: Final = ("/", ":", ".", "%", '"', "'")
 
@@ -162,7 +164,7 @@ class LoggedModelService:
             info = LoggedModelInfo(
                 model_id=model_id,
                 experiment_id=experiment.experiment_id,
-                name=name or generate_run_name(),
+                name=name or _generate_name(),
                 artifact_uri=f"{experiment.artifact_location.rstrip('/')}/models/{model_id}/artifacts",
                 status="PENDING",
                 status_message=None,
@@ -321,6 +323,16 @@ def parse_status(status: str | int | None) -> str:
             invalid_value_message("status", status, f"must be one of {', '.join(STATUS_PROTO_NAMES.values())}")
         )
     return stored
+
+
+def _generate_name() -> str:
+    """A random adjective-animal-number name of at most 20 characters, as the reference server makes."""
+    name = generate_run_name()
+    for _ in range(9):
+        if len(name) <= _GENERATED_NAME_MAX_LENGTH:
+            return name
+        name = generate_run_name()
+    return name[:_GENERATED_NAME_MAX_LENGTH]
 
 
 def _validate_name(name: str) -> None:

@@ -1,36 +1,167 @@
-"""Workspace lookup for request routing (administration arrives with the workspaces feature)."""
+"""Workspaces: request routing (resolve a name to a workspace), and administration (create, list,
+update, delete) shared by the REST API and the `runyard workspace` command."""
 
 from __future__ import annotations
 
 import threading
 import time
 
+from sqlalchemy import exc
+
 from runyard.domain.entities import Workspace
-from runyard.domain.errors import not_found
+from runyard.domain.errors import MlflowError, already_exists, invalid, not_found
+from runyard.domain.workspaces import (
+    DEFAULT_PATH_ROOTS,
+    DEFAULT_WORKSPACE,
+    NAMING_PATH,
+    normalise_roots,
+    validate_naming,
+    validate_workspace_name,
+)
+from runyard.services.artifacts import ArtifactService
+from runyard.services.context import now_ms
+from runyard.store import workspace_contents
 from runyard.store import workspaces as ws_store
 from runyard.store.database import Database
 
-DEFAULT_WORKSPACE = "default"
 # Workspace rows change rarely; a short cache keeps the lookup off every request's hot path.
 _CACHE_SECONDS = 5.0
+DELETE_MODES = ("RESTRICT", "CASCADE")
+
+__all__ = ["DEFAULT_WORKSPACE", "WorkspaceService"]
 
 
 class WorkspaceService:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, artifacts: ArtifactService) -> None:
         self._db = db
+        self._artifacts = artifacts
         self._cache: dict[str, tuple[float, Workspace]] = {}
         self._lock = threading.Lock()
 
+    # --- routing ------------------------------------------------------------------------------
+
     def resolve(self, name: str | None) -> Workspace:
         """The workspace a request addresses (`default` when none is named)."""
-        name = name or DEFAULT_WORKSPACE
+        name = (name or "").strip() or DEFAULT_WORKSPACE
         hit = self._cache.get(name)
         if hit and hit[0] > time.monotonic():
             return hit[1]
         with self._db.read() as conn:
             workspace = ws_store.get_by_name(conn, name)
         if workspace is None:
-            raise not_found(f"Workspace '{name}' does not exist.")
+            raise not_found(f"Workspace '{name}' not found")
         with self._lock:
             self._cache[name] = (time.monotonic() + _CACHE_SECONDS, workspace)
         return workspace
+
+    def _forget(self, name: str) -> None:
+        with self._lock:
+            self._cache.pop(name, None)
+
+    # --- administration -----------------------------------------------------------------------
+
+    def list_all(self) -> list[Workspace]:
+        with self._db.read() as conn:
+            return ws_store.list_all(conn)
+
+    def get(self, name: str) -> Workspace:
+        with self._db.read() as conn:
+            workspace = ws_store.get_by_name(conn, name)
+        if workspace is None:
+            raise not_found(f"Workspace '{name}' not found")
+        return workspace
+
+    def create(
+        self,
+        name: str,
+        *,
+        description: str | None = None,
+        naming: str = "flat",
+        artifact_root: str | None = None,
+        path_roots: tuple[str, ...] | list[str] | None = None,
+    ) -> Workspace:
+        if name == DEFAULT_WORKSPACE:
+            raise invalid(f"The '{DEFAULT_WORKSPACE}' workspace is reserved and cannot be created")
+        validate_workspace_name(name)
+        validate_naming(naming)
+        roots: tuple[str, ...] = ()
+        if naming == NAMING_PATH:
+            roots = normalise_roots(path_roots or DEFAULT_PATH_ROOTS)
+        elif path_roots:
+            raise invalid("Path roots only apply to workspaces with path naming.")
+        artifact_root = _validate_artifact_root(artifact_root)
+        try:
+            with self._db.write() as conn:
+                if ws_store.get_by_name(conn, name) is not None:
+                    raise already_exists(f"Workspace '{name}' already exists.")
+                ws_store.insert(
+                    conn,
+                    name=name,
+                    description=description,
+                    naming=naming,
+                    artifact_root=artifact_root,
+                    path_roots=roots,
+                    now=now_ms(),
+                )
+        except exc.IntegrityError:
+            raise already_exists(f"Workspace '{name}' already exists.") from None
+        return self.get(name)
+
+    def update(self, name: str, *, description: str | None = None, artifact_root: str | None = None) -> Workspace:
+        if description is None and artifact_root is None:
+            raise invalid("Workspace update must have at least one key")
+        values: dict[str, object] = {}
+        if description is not None:
+            values["description"] = description
+        if artifact_root is not None:
+            values["artifact_root"] = _validate_artifact_root(artifact_root)
+        with self._db.write() as conn:
+            workspace = ws_store.get_by_name(conn, name)
+            if workspace is None:
+                raise not_found(f"Workspace '{name}' not found")
+            if artifact_root is not None and workspace_contents.count_experiments(conn, workspace.id):
+                raise invalid(
+                    f"Cannot change the artifact root of workspace '{name}': it already holds experiments "
+                    "whose artifacts live under the current root."
+                )
+            ws_store.update_fields(conn, workspace.id, now_ms(), **values)
+        self._forget(name)
+        return self.get(name)
+
+    def delete(self, name: str, mode: str = "RESTRICT") -> None:
+        """RESTRICT refuses a workspace that still holds anything; CASCADE deletes its contents too."""
+        if mode not in DELETE_MODES:
+            raise invalid(f"Invalid deletion mode '{mode}'. Expected one of {', '.join(DELETE_MODES)}.")
+        if name == DEFAULT_WORKSPACE:
+            raise invalid(f"The '{DEFAULT_WORKSPACE}' workspace is reserved and cannot be deleted")
+        with self._db.write() as conn:
+            workspace = ws_store.get_by_name(conn, name)
+            if workspace is None:
+                raise not_found(f"Workspace '{name}' not found")
+            held = workspace_contents.summary(conn, workspace.id)
+            if held and mode == "RESTRICT":
+                listing = ", ".join(f"{count} {what}" for what, count in held.items())
+                raise MlflowError(
+                    f"Cannot delete workspace '{name}': it still holds {listing}. "
+                    "Delete them first, or delete with mode=CASCADE (`runyard workspace delete --force`).",
+                    "INVALID_STATE",
+                )
+            workspace_contents.delete_all(conn, workspace.id)
+            ws_store.delete_row(conn, workspace.id)
+        self._forget(name)
+        self._artifacts.drop_workspace(name, workspace.artifact_root)
+
+
+def _validate_artifact_root(root: str | None) -> str | None:
+    if root is None or root.strip() == "":
+        return None
+    root = root.strip()
+    if root.startswith("file://"):
+        root = root[len("file://") :]
+    if "://" in root:
+        raise invalid(f"Unsupported artifact root '{root}': this server stores artifacts in local folders.")
+    if not root.startswith("/"):
+        raise invalid(f"Artifact root '{root}' must be an absolute path.")
+    if any(part == ".." for part in root.split("/")):
+        raise invalid(f"Artifact root '{root}' must not contain '..'.")
+    return root

@@ -22,7 +22,7 @@ def alembic_config(database_url: str) -> Config:
     return config
 
 
-def upgrade(database_url: str, revision: str = "head") -> None:
+def upgrade(database_url: str, revision: str = "heads") -> None:
     """Bring the schema of `database_url` to `revision`, creating it on an empty database."""
     db = Database(database_url, pool=False)
     try:
@@ -44,11 +44,13 @@ def upgrade(database_url: str, revision: str = "head") -> None:
 
 
 def current_revision(database_url: str) -> str | None:
+    """The applied revision(s), comma-separated (None on an empty database)."""
     from alembic.runtime.migration import MigrationContext
 
     db = Database(database_url, pool=False)
     try:
         with db.engine.connect() as conn:
-            return MigrationContext.configure(conn).get_current_revision()
+            heads = MigrationContext.configure(conn).get_current_heads()
+            return ",".join(sorted(heads)) or None
     finally:
         db.dispose()

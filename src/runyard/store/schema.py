@@ -50,6 +50,8 @@ workspaces = Table(
     Column("artifact_root", Text, nullable=True),
     Column("creation_time", BigInteger, nullable=False),
     Column("last_update_time", BigInteger, nullable=False),
+    # JSON list of the folders `path` naming allows (e.g. ["/Users/", "/Shared/"]); NULL = defaults.
+    Column("path_roots", Text, nullable=True),
 )
 
 experiments = Table(

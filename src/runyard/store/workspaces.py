@@ -1,10 +1,11 @@
-"""Workspace rows."""
+"""Workspace rows: lookup, create, update, delete, and what each workspace still holds."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, func, select, update
 
 from runyard.domain.entities import Workspace
 from runyard.store import schema
@@ -14,6 +15,7 @@ _W = schema.workspaces
 
 def _to_entity(row: Any) -> Workspace:
     m = row._mapping
+    roots = tuple(json.loads(m["path_roots"])) if m["path_roots"] else ()
     return Workspace(
         id=m["id"],
         name=m["name"],
@@ -22,6 +24,7 @@ def _to_entity(row: Any) -> Workspace:
         artifact_root=m["artifact_root"],
         creation_time=m["creation_time"],
         last_update_time=m["last_update_time"],
+        path_roots=roots,
     )
 
 
@@ -32,3 +35,39 @@ def get_by_name(conn: Connection, name: str) -> Workspace | None:
 
 def list_all(conn: Connection) -> list[Workspace]:
     return [_to_entity(r) for r in conn.execute(select(_W).order_by(_W.c.name))]
+
+
+def insert(
+    conn: Connection,
+    *,
+    name: str,
+    description: str | None,
+    naming: str,
+    artifact_root: str | None,
+    path_roots: tuple[str, ...],
+    now: int,
+) -> None:
+    conn.execute(
+        _W.insert().values(
+            name=name,
+            description=description,
+            naming=naming,
+            artifact_root=artifact_root,
+            path_roots=json.dumps(list(path_roots)) if path_roots else None,
+            creation_time=now,
+            last_update_time=now,
+        )
+    )
+
+
+def update_fields(conn: Connection, workspace_id: int, now: int, **values: object) -> None:
+    conn.execute(update(_W).where(_W.c.id == workspace_id).values(last_update_time=now, **values))
+
+
+def count_experiments(conn: Connection, workspace_id: int) -> int:
+    e = schema.experiments
+    return int(conn.execute(select(func.count()).select_from(e).where(e.c.workspace_id == workspace_id)).scalar_one())
+
+
+def delete_row(conn: Connection, workspace_id: int) -> None:
+    conn.execute(_W.delete().where(_W.c.id == workspace_id))

@@ -23,7 +23,7 @@ async def server_info(request: Request) -> Response:
     return ok(
         {
             "store_type": "SqlStore",
-            "workspaces_enabled": False,
+            "workspaces_enabled": True,
             "trace_archival_enabled": False,
             "multipart_uploads_enabled": request.app.state.services.artifacts.multipart_enabled,
             "multipart_downloads_enabled": False,

@@ -1,0 +1,60 @@
+"""Workload sizes for the full benchmark and for ``--quick`` (the CI smoke test)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+MIB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Sizes:
+    """How big each workload is, and how many repetitions every figure is the median of."""
+
+    reps: int = 5  # measured repetitions per figure, after one warm-up repetition
+    w1_calls: int = 100  # log_metric / log_param / set_tag calls per repetition
+    w2_calls: int = 5  # log_batch calls per repetition
+    w2_batch: int = 1000  # metrics per log_batch
+    w3_clients: int = 16  # concurrent raw-HTTP connections
+    w3_processes: int = 2  # load-generator processes the connections are spread over
+    w3_batch: int = 100  # metrics per log-batch request
+    w3_seconds: float = 30.0  # measured duration, cut into `reps` windows (or more)
+    w3_warmup_seconds: float = 3.0
+    w3_windows: int = 6
+    w4_runs: int = 20_000  # runs over 2 experiments, 10 params / 10 metrics / 5 tags each
+    w4_page: int = 1000
+    w5_points: int = 100_000  # points in one metric history (run 0 of the W6 runs)
+    w6_runs: int = 10
+    w6_steps: int = 100_000
+    w6_max_results: int = 1000  # sampled points per run asked from get-history-bulk-interval
+    w7_iters: int = 20  # create run + log batch + end run cycles per repetition
+    w8_bytes: int = 1024 * MIB
+    w8_warmup_bytes: int = 16 * MIB
+    w9_models: int = 1000
+    w9_versions: int = 10
+    w9_calls: int = 20
+    seed_workers: int = 4  # parallel HTTP connections used for seeding
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+FULL = Sizes()
+
+QUICK = Sizes(
+    w1_calls=20,
+    w2_calls=2,
+    w3_seconds=5.0,
+    w3_warmup_seconds=1.0,
+    w3_windows=5,
+    w4_runs=2_000,
+    w5_points=10_000,
+    w6_steps=10_000,
+    w7_iters=5,
+    w8_bytes=64 * MIB,
+    w8_warmup_bytes=4 * MIB,
+    w9_models=100,
+    w9_versions=3,
+    w9_calls=10,
+)

@@ -1,0 +1,230 @@
+"""The servers under test as child processes, their peak memory, and scratch PostgreSQL databases.
+
+Each server runs in its own process group so that it — and whatever it forks — can be stopped
+as one (SIGTERM, then SIGKILL), even when the benchmark is interrupted.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+POSTGRES_ADMIN_URL = os.environ.get("RUNYARD_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _bin(name: str) -> str:
+    """A console script of the interpreter's environment (the venv the benchmark runs in)."""
+    candidate = Path(sys.executable).with_name(name)
+    return str(candidate) if candidate.exists() else (shutil.which(name) or name)
+
+
+@dataclass
+class ManagedServer:
+    """One server child process; `url` is its base URL."""
+
+    name: str
+    cmd: list[str]
+    workdir: Path
+    env: dict[str, str] = field(default_factory=dict)
+    port: int = field(default_factory=free_port)
+    process: subprocess.Popen[bytes] | None = None
+    startup_seconds: float = 0.0
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def log_path(self) -> Path:
+        return self.workdir / f"{self.name}.log"
+
+    def start(self, timeout: float = 120.0) -> ManagedServer:
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        env = {**os.environ, **self.env}
+        began = time.monotonic()
+        with open(self.log_path, "ab") as log:
+            self.process = subprocess.Popen(
+                self.cmd, cwd=self.workdir, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True
+            )
+        deadline = began + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"{self.name} exited with {self.process.returncode}:\n{self.log_tail()}")
+            try:
+                with urllib.request.urlopen(f"{self.url}/health", timeout=2) as resp:
+                    if resp.status == 200:
+                        self.startup_seconds = time.monotonic() - began
+                        return self
+            except OSError:
+                time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(f"{self.name} did not answer /health within {timeout:.0f} s:\n{self.log_tail()}")
+
+    def log_tail(self, chars: int = 4000) -> str:
+        return self.log_path.read_text(errors="replace")[-chars:] if self.log_path.exists() else ""
+
+    def stop(self, timeout: float = 20.0) -> None:
+        proc = self.process
+        if proc is None or proc.poll() is not None:
+            return
+        try:
+            os.killpg(proc.pid, signal.SIGTERM)
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=10)
+        except ProcessLookupError:
+            pass
+        # Grandchildren that outlived the leader still belong to the group.
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+    # -- memory ---------------------------------------------------------------------------------
+
+    def pids(self) -> list[int]:
+        """The server process and all its descendants."""
+        if self.process is None:
+            return []
+        out: list[int] = []
+        todo = [self.process.pid]
+        while todo:
+            pid = todo.pop()
+            out.append(pid)
+            todo.extend(_children(pid))
+        return out
+
+    def reset_peak_rss(self) -> bool:
+        """Reset VmHWM of the process tree (writing 5 to clear_refs); False if the kernel refused."""
+        done = True
+        for pid in self.pids():
+            try:
+                Path(f"/proc/{pid}/clear_refs").write_text("5")
+            except OSError:
+                done = False
+        return done
+
+    def peak_rss(self) -> dict[str, int]:
+        """Peak resident set size in bytes: summed over the tree, and of its largest process."""
+        peaks = [_status_kib(pid, "VmHWM") * 1024 for pid in self.pids()]
+        return {"tree": sum(peaks), "largest": max(peaks, default=0), "processes": len(peaks)}
+
+
+def _children(pid: int) -> list[int]:
+    kids: list[int] = []
+    try:
+        for task in os.listdir(f"/proc/{pid}/task"):
+            text = Path(f"/proc/{pid}/task/{task}/children").read_text()
+            kids.extend(int(x) for x in text.split())
+    except OSError:
+        pass
+    return kids
+
+
+def _status_kib(pid: int, field_name: str) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith(field_name + ":"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+# -- the two servers ------------------------------------------------------------------------------
+
+
+def mlflow_server(workdir: Path, backend_store_uri: str) -> ManagedServer:
+    """`mlflow server` 3.17.2 as a team would run it: one uvicorn worker, proxied artifacts.
+
+    Its background job runner (a `huey` consumer with two worker processes, on by default since
+    MLflow 3.x) is switched off: it serves GenAI jobs no workload here uses, and on a 2-core
+    machine its polling would steal CPU from the measured server.
+    """
+    port = free_port()
+    cmd = [
+        _bin("mlflow"),
+        "server",
+        "--workers",
+        "1",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--backend-store-uri",
+        backend_store_uri,
+        "--serve-artifacts",
+        "--artifacts-destination",
+        str(workdir / "artifacts"),
+    ]
+    env = {
+        "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false",
+        "MLFLOW_DISABLE_TELEMETRY": "true",
+        "DO_NOT_TRACK": "true",
+        "GIT_PYTHON_REFRESH": "quiet",
+    }
+    return ManagedServer(name="mlflow", cmd=cmd, workdir=workdir, env=env, port=port)
+
+
+def runyard_server(workdir: Path, backend_store_uri: str | None) -> ManagedServer:
+    port = free_port()
+    cmd = [_bin("runyard"), "server", "--workers", "1", "--port", str(port), "--data-dir", str(workdir / "data")]
+    if backend_store_uri:
+        cmd += ["--backend-store-uri", backend_store_uri]
+    return ManagedServer(name="runyard", cmd=cmd, workdir=workdir, port=port)
+
+
+# -- backends -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BackendUris:
+    """Store URIs for one backend kind; None for Runyard means its default (SQLite in the data dir)."""
+
+    kind: str
+    mlflow: str
+    runyard: str | None
+
+
+@contextmanager
+def backend_uris(kind: str, workdir: Path) -> Iterator[BackendUris]:
+    """SQLite files in the scratch folder, or two fresh PostgreSQL databases dropped afterwards."""
+    if kind == "sqlite":
+        yield BackendUris(kind, f"sqlite:///{workdir / 'mlflow' / 'mlflow.db'}", None)
+        return
+    if kind != "postgres":
+        raise ValueError(f"unknown backend {kind!r} (sqlite, postgres)")
+    import psycopg
+
+    base, _, _ = POSTGRES_ADMIN_URL.rpartition("/")
+    tag = secrets.token_hex(4)
+    names = [f"bench_{tag}_mlflow", f"bench_{tag}_runyard"]
+    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as conn:
+        for name in names:
+            conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        # psycopg2 is not installed; SQLAlchemy reaches psycopg 3 through the "+psycopg" dialect.
+        mlflow_uri = f"{base.replace('postgresql://', 'postgresql+psycopg://', 1)}/{names[0]}"
+        yield BackendUris(kind, mlflow_uri, f"{base}/{names[1]}")
+    finally:
+        with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as conn:
+            for name in names:
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -1,0 +1,84 @@
+"""What a workspace holds: counts for a RESTRICT delete, and the cascade that removes all of it.
+
+Every table that belongs (directly or through an experiment, run or model) to a workspace is
+listed here, children before parents, so a CASCADE delete leaves no orphan rows.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Connection, delete, func, select
+
+from runyard.store import schema
+
+_E = schema.experiments
+
+
+def _experiment_ids(workspace_id: int) -> Any:
+    return select(_E.c.experiment_id).where(_E.c.workspace_id == workspace_id)
+
+
+def count_experiments(conn: Connection, workspace_id: int) -> int:
+    return int(conn.execute(select(func.count()).select_from(_E).where(_E.c.workspace_id == workspace_id)).scalar_one())
+
+
+def summary(conn: Connection, workspace_id: int) -> dict[str, int]:
+    """Non-zero counts of the top-level things the workspace holds, by name."""
+    counts = {"experiments": count_experiments(conn, workspace_id)}
+    registered = schema.metadata.tables.get("registered_models")
+    if registered is not None:
+        counts["registered models"] = int(
+            conn.execute(
+                select(func.count()).select_from(registered).where(registered.c.workspace_id == workspace_id)
+            ).scalar_one()
+        )
+    return {k: v for k, v in counts.items() if v}
+
+
+def delete_all(conn: Connection, workspace_id: int) -> None:
+    """Delete every row the workspace owns, children first (artifact bytes are the caller's job)."""
+    experiment_ids = _experiment_ids(workspace_id)
+    run_pks = select(schema.runs.c.id).where(schema.runs.c.experiment_id.in_(experiment_ids))
+    for table in (
+        schema.metrics,
+        schema.latest_metrics,
+        schema.params,
+        schema.run_tags,
+        schema.dataset_inputs,
+        schema.run_models,
+    ):
+        conn.execute(delete(table).where(table.c.run_id.in_(run_pks)))
+
+    lm = schema.logged_models
+    model_pks = select(lm.c.id).where(lm.c.experiment_id.in_(experiment_ids))
+    for table in (schema.logged_model_tags, schema.logged_model_params, schema.logged_model_metrics):
+        conn.execute(delete(table).where(table.c.model_pk.in_(model_pks)))
+    conn.execute(delete(lm).where(lm.c.experiment_id.in_(experiment_ids)))
+
+    _delete_registry(conn, workspace_id)
+
+    conn.execute(delete(schema.datasets).where(schema.datasets.c.experiment_id.in_(experiment_ids)))
+    conn.execute(delete(schema.runs).where(schema.runs.c.experiment_id.in_(experiment_ids)))
+    conn.execute(delete(schema.experiment_tags).where(schema.experiment_tags.c.experiment_id.in_(experiment_ids)))
+    conn.execute(delete(_E).where(_E.c.workspace_id == workspace_id))
+
+
+def _delete_registry(conn: Connection, workspace_id: int) -> None:
+    """The model registry's rows of the workspace (tables keyed by registered model)."""
+    tables = schema.metadata.tables
+    registered = tables.get("registered_models")
+    if registered is None:
+        return
+    model_keys = select(registered.c.id).where(registered.c.workspace_id == workspace_id)
+    for name in (
+        "model_version_tags",
+        "model_version_aliases",
+        "registered_model_aliases",
+        "registered_model_tags",
+        "model_versions",
+    ):
+        table = tables.get(name)
+        if table is not None and "registered_model_id" in table.c:
+            conn.execute(delete(table).where(table.c.registered_model_id.in_(model_keys)))
+    conn.execute(delete(registered).where(registered.c.workspace_id == workspace_id))
