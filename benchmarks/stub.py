@@ -10,6 +10,7 @@ never competes with the measured client for the GIL. Replies are rendered once a
 
 from __future__ import annotations
 
+import contextlib
 import json
 import multiprocessing
 import socket
@@ -151,9 +152,7 @@ class Canned:
     def _bulk(self, max_results: int) -> bytes:
         n = min(max_results, self.spec.history_points)
         stride = max(1, self.spec.history_points // n)
-        metrics = [
-            {**_metric(s * stride), "run_id": f"{r:032x}"} for r in range(self.spec.bulk_runs) for s in range(n)
-        ]
+        metrics = [{**_metric(s * stride), "run_id": f"{r:032x}"} for r in range(self.spec.bulk_runs) for s in range(n)]
         return _dump({"metrics": metrics})
 
     @lru_cache(maxsize=8)  # noqa: B019
@@ -268,7 +267,7 @@ class _Reader:
         return out
 
     def chunked(self, sink: bool) -> bytes:
-        parts = []
+        parts: list[bytes] = []
         while True:
             size_line = self.until(b"\r\n")
             if size_line is None:
@@ -320,10 +319,8 @@ class Stub:
         return self
 
     def __exit__(self, *_exc: object) -> None:
-        try:
+        with contextlib.suppress(OSError):
             self._conn.send("stop")
-        except OSError:
-            pass
         self._proc.join(timeout=5)
         if self._proc.is_alive():
             self._proc.kill()

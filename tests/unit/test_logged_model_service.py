@@ -15,9 +15,9 @@ from runyard.services.context import RequestContext
 from runyard.services.experiments import ExperimentService
 from runyard.services.logged_models import DatasetFilterIn, LoggedModelService, ModelMetricIn, OrderByIn
 from runyard.services.runs import RunService
-from runyard.services.workspaces import WorkspaceService
 from runyard.store import runs as run_store
 from runyard.store import schema
+from runyard.store import workspaces as ws_store
 from runyard.store.database import Database
 from runyard.store.keys import KeyRegistry
 from runyard.store.migrate import upgrade
@@ -75,6 +75,13 @@ class Env:
         return [m.info.model_id for m in page.items]
 
 
+def context(db: Database, workspace: str) -> RequestContext:
+    with db.read() as conn:
+        found = ws_store.get_by_name(conn, workspace)
+    assert found is not None
+    return RequestContext(found)
+
+
 @pytest.fixture
 def env(tmp_path: Path) -> Iterator[Env]:
     url = f"sqlite:///{tmp_path / 'runyard.db'}"
@@ -82,11 +89,10 @@ def env(tmp_path: Path) -> Iterator[Env]:
     db = Database(url)
     keys = KeyRegistry(db)
     experiments = ExperimentService(db)
-    ctx = RequestContext(WorkspaceService(db).resolve(None))
+    ctx = context(db, "default")
     exp_id = experiments.create(ctx, "models", None, [])
-    yield Env(
-        db, keys, LoggedModelService(db, keys, experiments), RunService(db, keys, experiments), experiments, ctx, exp_id
-    )
+    logged_models = LoggedModelService(db, keys, experiments)
+    yield Env(db, keys, logged_models, RunService(db, keys, experiments, logged_models), experiments, ctx, exp_id)
     db.dispose()
 
 
@@ -131,7 +137,7 @@ def test_record_metrics_for_unknown_or_foreign_model_rolls_back(env: Env) -> Non
     run_pk = env.run_pk()
     with env.db.write() as conn:
         conn.execute(insert(schema.workspaces).values(name="other", naming="flat", creation_time=0, last_update_time=0))
-    other_ctx = RequestContext(WorkspaceService(env.db).resolve("other"))
+    other_ctx = context(env.db, "other")
     point = env.point(model_id, "x", 1.0)  # interns "x" before the write transaction
     with pytest.raises(MlflowError) as err, env.db.write() as conn:
         env.models.record_metrics(conn, other_ctx, run_pk, [point])

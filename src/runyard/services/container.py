@@ -33,7 +33,8 @@ class Services:
         db = Database(settings.database_url)
         keys = KeyRegistry(db)
         experiments = ExperimentService(db)
-        runs = RunService(db, keys, experiments)
+        logged_models = LoggedModelService(db, keys, experiments)
+        runs = RunService(db, keys, experiments, logged_models)
         artifacts = ArtifactService(settings.artifact_root)
         return cls(
             settings=settings,
@@ -44,7 +45,7 @@ class Services:
             run_search=RunSearchService(db, keys),
             metric_history=MetricHistoryService(db, keys, runs),
             artifacts=artifacts,
-            logged_models=LoggedModelService(db, keys, experiments),
+            logged_models=logged_models,
         )
 
     def close(self) -> None:

@@ -33,6 +33,7 @@ from runyard.domain.validation import (
 )
 from runyard.services.context import RequestContext, now_ms
 from runyard.services.experiments import ExperimentService
+from runyard.services.logged_models import LoggedModelService, ModelMetricIn
 from runyard.store import runs as run_store
 from runyard.store.database import Database
 from runyard.store.keys import KeyRegistry
@@ -45,6 +46,9 @@ class MetricIn:
     value: float
     timestamp: int
     step: int
+    model_id: str | None = None
+    dataset_name: str | None = None
+    dataset_digest: str | None = None
 
 
 @dataclass(frozen=True)
@@ -54,10 +58,17 @@ class DatasetInputIn:
 
 
 class RunService:
-    def __init__(self, db: Database, keys: KeyRegistry, experiments: ExperimentService) -> None:
+    def __init__(
+        self,
+        db: Database,
+        keys: KeyRegistry,
+        experiments: ExperimentService,
+        logged_models: LoggedModelService,
+    ) -> None:
         self._db = db
         self._keys = keys
         self._experiments = experiments
+        self._logged_models = logged_models
 
     # --- lookups ------------------------------------------------------------------------------
 
@@ -226,6 +237,25 @@ class RunService:
                 run_store.insert_metrics(
                     conn, row.pk, [(key_ids[m.key], m.value, m.timestamp, m.step) for m in metrics]
                 )
+                linked = [(m, m.model_id) for m in metrics if m.model_id]
+                if linked:
+                    self._logged_models.record_metrics(
+                        conn,
+                        ctx,
+                        row.pk,
+                        [
+                            ModelMetricIn(
+                                model_id,
+                                key_ids[m.key],
+                                m.value,
+                                m.timestamp,
+                                m.step,
+                                m.dataset_name,
+                                m.dataset_digest,
+                            )
+                            for m, model_id in linked
+                        ],
+                    )
 
     def log_inputs(
         self,

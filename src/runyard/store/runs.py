@@ -12,10 +12,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, and_, delete, func, select, tuple_, update
+from sqlalchemy import Connection, and_, delete, func, select, update
 
 from runyard.domain.entities import Dataset, DatasetInput, Metric, ModelIO, Run, RunInfo
-from runyard.store import schema
+from runyard.store import fastsql, schema
 from runyard.store.dialect import insert
 
 _R = schema.runs
@@ -66,11 +66,20 @@ def row_to_run_row(row: Any) -> RunRow:
     return RunRow(pk=int(m["id"]), workspace_id=int(m["workspace_id"]), info=_info(m))
 
 
+_GET_RUN_SQL = (
+    "SELECT r.id, r.run_uuid, r.experiment_id, r.name, r.user_id, r.status, r.start_time, r.end_time, "
+    "r.artifact_uri, r.lifecycle_stage, e.workspace_id "
+    "FROM runs r JOIN experiments e ON e.experiment_id = r.experiment_id WHERE r.run_uuid = ?"
+)
+
+
 def get(conn: Connection, run_uuid: str) -> RunRow | None:
-    row = conn.execute(
-        select(*RUN_COLUMNS).join(_E, _E.c.experiment_id == _R.c.experiment_id).where(_R.c.run_uuid == run_uuid)
-    ).first()
-    return row_to_run_row(row) if row else None
+    row = fastsql.execute(conn, _GET_RUN_SQL, (run_uuid,)).fetchone()
+    if row is None:
+        return None
+    pk, uuid_, exp_id, name, user_id, status, start, end, uri, stage, workspace_id = row
+    info = RunInfo(uuid_, exp_id, name, user_id, status, start, end, uri, stage)
+    return RunRow(pk=pk, workspace_id=workspace_id, info=info)
 
 
 def get_many(conn: Connection, run_uuids: Sequence[str]) -> list[RunRow]:
@@ -109,12 +118,12 @@ def update_info(conn: Connection, pk: int, **values: object) -> None:
 
 def set_tags(conn: Connection, pk: int, tags: Sequence[tuple[int, str]]) -> None:
     """Upsert (key_id, value) pairs: last write wins."""
-    if not tags:
-        return
-    t = schema.run_tags
-    stmt = insert(conn, t)
-    stmt = stmt.on_conflict_do_update(index_elements=[t.c.run_id, t.c.key_id], set_={"value": stmt.excluded.value})
-    conn.execute(stmt, [{"run_id": pk, "key_id": k, "value": v} for k, v in tags])
+    fastsql.execute_many(
+        conn,
+        "INSERT INTO run_tags (run_id, key_id, value) VALUES (?, ?, ?) "
+        "ON CONFLICT (run_id, key_id) DO UPDATE SET value = excluded.value",
+        [(pk, k, v) for k, v in tags],
+    )
 
 
 def delete_tag(conn: Connection, pk: int, key_id: int) -> int:
@@ -129,17 +138,34 @@ def insert_params(conn: Connection, pk: int, params: Sequence[tuple[int, str]]) 
     """Insert params that are new; return the stored value of every given key (old or new)."""
     if not params:
         return {}
-    p = schema.params
-    conn.execute(
-        insert(conn, p).on_conflict_do_nothing(),
-        [{"run_id": pk, "key_id": k, "value": v} for k, v in params],
+    fastsql.execute_many(
+        conn,
+        "INSERT INTO params (run_id, key_id, value) VALUES (?, ?, ?) ON CONFLICT (run_id, key_id) DO NOTHING",
+        [(pk, k, v) for k, v in params],
     )
     key_ids = [k for k, _ in params]
-    rows = conn.execute(select(p.c.key_id, p.c.value).where(p.c.run_id == pk, p.c.key_id.in_(key_ids)))
+    marks = ", ".join("?" * len(key_ids))
+    rows = fastsql.execute(
+        conn, f"SELECT key_id, value FROM params WHERE run_id = ? AND key_id IN ({marks})", (pk, *key_ids)
+    ).fetchall()
     return {k: v for k, v in rows}
 
 
 # --- metrics ----------------------------------------------------------------------------------
+
+
+_INSERT_POINT_SQL = (
+    "INSERT INTO metrics (run_id, key_id, step, timestamp, value, is_nan) VALUES (?, ?, ?, ?, ?, ?) "
+    "ON CONFLICT (run_id, key_id, step, timestamp, value, is_nan) DO NOTHING"
+)
+# The newest point per key wins by (step, timestamp, value), as in the reference store.
+_UPSERT_LATEST_SQL = (
+    "INSERT INTO latest_metrics (run_id, key_id, step, timestamp, value, is_nan) VALUES (?, ?, ?, ?, ?, ?) "
+    "ON CONFLICT (run_id, key_id) DO UPDATE SET step = excluded.step, timestamp = excluded.timestamp, "
+    "value = excluded.value, is_nan = excluded.is_nan "
+    "WHERE (excluded.step, excluded.timestamp, excluded.value) > "
+    "(latest_metrics.step, latest_metrics.timestamp, latest_metrics.value)"
+)
 
 
 def insert_metrics(conn: Connection, pk: int, points: Sequence[tuple[int, float, int, int]]) -> None:
@@ -149,44 +175,14 @@ def insert_metrics(conn: Connection, pk: int, points: Sequence[tuple[int, float,
     rows = []
     latest: dict[int, tuple[int, int, float, bool]] = {}
     for key_id, value, timestamp, step in points:
-        is_nan = math.isnan(value)
+        is_nan = value != value
         stored = 0.0 if is_nan else value
-        rows.append(
-            {
-                "run_id": pk,
-                "key_id": key_id,
-                "step": step,
-                "timestamp": timestamp,
-                "value": stored,
-                "is_nan": is_nan,
-            }
-        )
-        candidate = (step, timestamp, stored, is_nan)
+        rows.append((pk, key_id, step, timestamp, stored, is_nan))
         current = latest.get(key_id)
-        if current is None or candidate[:3] > current[:3]:
-            latest[key_id] = candidate
-    conn.execute(insert(conn, schema.metrics).on_conflict_do_nothing(), rows)
-
-    lm = schema.latest_metrics
-    stmt = insert(conn, lm)
-    excluded = stmt.excluded
-    stmt = stmt.on_conflict_do_update(
-        index_elements=[lm.c.run_id, lm.c.key_id],
-        set_={
-            "step": excluded.step,
-            "timestamp": excluded.timestamp,
-            "value": excluded.value,
-            "is_nan": excluded.is_nan,
-        },
-        where=tuple_(excluded.step, excluded.timestamp, excluded.value) > tuple_(lm.c.step, lm.c.timestamp, lm.c.value),
-    )
-    conn.execute(
-        stmt,
-        [
-            {"run_id": pk, "key_id": k, "step": s, "timestamp": ts, "value": v, "is_nan": n}
-            for k, (s, ts, v, n) in latest.items()
-        ],
-    )
+        if current is None or (step, timestamp, stored) > current[:3]:
+            latest[key_id] = (step, timestamp, stored, is_nan)
+    fastsql.execute_many(conn, _INSERT_POINT_SQL, rows)
+    fastsql.execute_many(conn, _UPSERT_LATEST_SQL, [(pk, k, *v) for k, v in latest.items()])
 
 
 def _metric_value(value: float, is_nan: bool) -> float:

@@ -98,7 +98,11 @@ async def log_metric(request: Request) -> Response:
         request,
         services(request).runs.log_batch,
         _run_id(body),
-        metrics=[MetricIn(body.key, body.value, body.timestamp, body.step)],
+        metrics=[
+            MetricIn(
+                body.key, body.value, body.timestamp, body.step, body.model_id, body.dataset_name, body.dataset_digest
+            )
+        ],
         params=[],
         tags=[],
         single=True,
@@ -112,7 +116,10 @@ async def log_batch(request: Request) -> Response:
         request,
         services(request).runs.log_batch,
         _run_id(body),
-        metrics=[MetricIn(x.key, x.value, x.timestamp, x.step) for x in body.metrics],
+        metrics=[
+            MetricIn(x.key, x.value, x.timestamp, x.step, x.model_id, x.dataset_name, x.dataset_digest)
+            for x in body.metrics
+        ],
         params=[(p.key, p.value) for p in body.params],
         tags=[(t.key, t.value) for t in body.tags],
     )

@@ -1,0 +1,244 @@
+"""Command line: start the servers per backend, run the workloads, print the table, write JSON."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import traceback
+from contextlib import ExitStack
+from datetime import datetime, timezone
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from benchmarks.config import FULL, QUICK, Sizes
+from benchmarks.report import Row, table, write_json
+from benchmarks.servers import ManagedServer, backend_uris, mlflow_server, runyard_server
+from benchmarks.stub import Stub, StubSpec
+from benchmarks.workloads import ALL, Figure, Target, Workload
+from benchmarks.workloads.search import expected_matches
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_OUT = Path(__file__).resolve().parent / "results" / "latest.json"
+
+# The real client, as a benchmark needs it: no silent retries, no background logging or telemetry.
+CLIENT_ENV = {
+    "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0",
+    "MLFLOW_HTTP_REQUEST_TIMEOUT": "900",
+    "MLFLOW_ENABLE_ASYNC_LOGGING": "false",
+    "MLFLOW_DISABLE_TELEMETRY": "true",
+    "DO_NOT_TRACK": "true",
+    "GIT_PYTHON_REFRESH": "quiet",
+}
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
+    p.add_argument("--quick", action="store_true", help="reduced sizes (CI smoke test, < 3 minutes on SQLite)")
+    p.add_argument("--backends", default="sqlite", help="comma-separated: sqlite,postgres (default: sqlite)")
+    p.add_argument("--workloads", default=",".join(ALL), help="comma-separated subset of " + ",".join(ALL))
+    p.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"JSON results (default: {DEFAULT_OUT})")
+    args = p.parse_args(argv)
+    args.backend_list = [b.strip() for b in args.backends.split(",") if b.strip()]
+    args.workload_list = [w.strip().upper() for w in args.workloads.split(",") if w.strip()]
+    unknown = [w for w in args.workload_list if w not in ALL]
+    if unknown:
+        p.error(f"unknown workloads {unknown}; choose from {list(ALL)}")
+    bad = [b for b in args.backend_list if b not in ("sqlite", "postgres")]
+    if bad:
+        p.error(f"unknown backends {bad}; choose from sqlite, postgres")
+    return args
+
+
+def log(msg: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+
+def _raise_interrupt(_signum: int, _frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    for key, value in CLIENT_ENV.items():
+        os.environ.setdefault(key, value)
+    signal.signal(signal.SIGTERM, _raise_interrupt)  # stop the servers on SIGTERM as on Ctrl-C
+    sizes = QUICK if args.quick else FULL
+    workloads = [ALL[w] for w in args.workload_list]
+    meta = machine_meta(args, sizes)
+    rows: list[Row] = []
+    status = 0
+    began = time.monotonic()
+    try:
+        for backend in args.backend_list:
+            meta["load_before"][backend] = _load()
+            rows += run_backend(backend, sizes, workloads, meta)
+            meta["load_after"][backend] = _load()
+    except KeyboardInterrupt:
+        log("interrupted: servers stopped; writing the rows measured so far")
+        status = 130
+    meta["elapsed_s"] = round(time.monotonic() - began, 1)
+    print(table(rows))
+    print(f"\nmachine: {meta['machine']}; load before/after: {meta['load_before']} / {meta['load_after']}")
+    write_json(args.out, meta, rows)
+    log(f"results written to {args.out} ({meta['elapsed_s']} s)")
+    return status
+
+
+def run_backend(backend: str, sizes: Sizes, workloads: list[type[Workload]], meta: dict[str, Any]) -> list[Row]:
+    rows: list[Row] = []
+    with tempfile.TemporaryDirectory(prefix=f"runyard-bench-{backend}-") as tmp, ExitStack() as stack:
+        scratch = Path(tmp)
+        uris = stack.enter_context(backend_uris(backend, scratch))
+        servers = [mlflow_server(scratch / "mlflow", uris.mlflow), runyard_server(scratch / "runyard", uris.runyard)]
+        for server in servers:
+            stack.callback(server.stop)
+        _start_all(servers)
+        meta["servers"][backend] = {s.name: {"startup_s": round(s.startup_seconds, 2), "url": s.url} for s in servers}
+        log(f"[{backend}] " + ", ".join(f"{s.name} up in {s.startup_seconds:.1f} s" for s in servers))
+        stub = stack.enter_context(Stub(stub_spec(sizes, workloads)))
+        targets = [Target(s.name, s.url, s) for s in servers] + [Target("floor", stub.url)]
+        for target in targets:
+            stack.callback(target.close)
+        for workload_cls in workloads:
+            workload = workload_cls(sizes, scratch)
+            rows += run_workload(backend, workload, targets, meta)
+    return rows
+
+
+def _start_all(servers: list[ManagedServer]) -> None:
+    errors: list[BaseException] = []
+
+    def start(server: ManagedServer) -> None:
+        try:
+            server.start()
+        except BaseException as e:
+            errors.append(e)
+
+    threads = [threading.Thread(target=start, args=(s,)) for s in servers]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if errors:
+        raise errors[0]
+
+
+def run_workload(backend: str, workload: Workload, targets: list[Target], meta: dict[str, Any]) -> list[Row]:
+    from benchmarks.api import EndpointMissing
+
+    figures: dict[str, dict[str, Figure]] = {}
+    rss: dict[str, dict[str, int]] = {}
+    timings = meta["timings"].setdefault(backend, {}).setdefault(workload.id, {})
+    for target in targets:
+        if target.is_stub and not workload.has_floor:
+            continue
+        server = target.server
+        began = time.monotonic()
+        try:
+            if server is not None:
+                log(f"[{backend}] {workload.id} {target.name}: seeding")
+                workload.seed(target)
+            seeded = time.monotonic()
+            if server is not None:
+                server.reset_peak_rss()
+            log(f"[{backend}] {workload.id} {target.name}: measuring")
+            figures[target.name] = workload.measure(target)
+            if server is not None:
+                rss[target.name] = server.peak_rss()
+            timings[target.name] = {
+                "seed_s": round(seeded - began, 1),
+                "measure_s": round(time.monotonic() - seeded, 1),
+            }
+        except EndpointMissing:
+            figures[target.name] = _all(workload, Figure.missing("n/a (endpoint missing)"))
+        except Exception as e:
+            log(f"[{backend}] {workload.id} {target.name} failed:\n{traceback.format_exc()}")
+            if server is not None and server.process is not None and server.process.poll() is not None:
+                log(f"{server.name} exited ({server.process.returncode}); log tail:\n{server.log_tail()}")
+            figures[target.name] = _all(workload, Figure.missing(f"error: {type(e).__name__}: {e}"[:300]))
+    meta["rss"].setdefault(backend, {})[workload.id] = rss
+    return [
+        Row.build(
+            backend,
+            workload.id,
+            workload.title,
+            q,
+            {name: figs.get(q.key, Figure.missing("not measured")) for name, figs in figures.items()},
+            rss,
+        )
+        for q in workload.quantities
+    ]
+
+
+def _all(workload: Workload, figure: Figure) -> dict[str, Figure]:
+    return {q.key: Figure.missing(figure.note) for q in workload.quantities}
+
+
+def stub_spec(sizes: Sizes, workloads: list[type[Workload]]) -> StubSpec:
+    search = expected_matches(sizes.w4_runs) if ALL["W4"] in workloads else 0
+    return StubSpec(
+        history_points=max(sizes.w5_points, sizes.w6_steps),
+        search_matches=search,
+        bulk_runs=sizes.w6_runs,
+        artifact_bytes=sizes.w8_bytes,
+        model_versions=sizes.w9_versions,
+    )
+
+
+def _load() -> dict[str, Any]:
+    one, five, fifteen = os.getloadavg()
+    return {"loadavg": [round(one, 2), round(five, 2), round(fifteen, 2)], "uptime": _run(["uptime"])}
+
+
+def _run(cmd: list[str]) -> str:
+    try:
+        return subprocess.run(cmd, capture_output=True, text=True, timeout=10, cwd=ROOT).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return ""
+
+
+def machine_meta(args: argparse.Namespace, sizes: Sizes) -> dict[str, Any]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    def pkg(name: str) -> str:
+        try:
+            return version(name)
+        except PackageNotFoundError:
+            return "not installed"
+
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if "model name" in line
+        ),
+        platform.processor(),
+    )
+    mem_kib = int(Path("/proc/meminfo").read_text().split()[1])
+    machine = f"{os.cpu_count()} CPUs ({cpu}), {mem_kib / 2**20:.0f} GiB RAM, {platform.system()} {platform.release()}"
+    dirty = " (dirty)" if _run(["git", "status", "--porcelain", "--", "src"]) else ""
+    return {
+        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "machine": machine,
+        "python": platform.python_version(),
+        "mlflow": pkg("mlflow"),
+        "runyard": pkg("runyard"),
+        "runyard_commit": _run(["git", "rev-parse", "--short", "HEAD"]) + dirty,
+        "quick": bool(args.quick),
+        "backends": args.backend_list,
+        "workloads": args.workload_list,
+        "sizes": sizes.to_json(),
+        "load_before": {},
+        "load_after": {},
+        "servers": {},
+        "timings": {},
+        "rss": {},
+    }

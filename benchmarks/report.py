@@ -1,0 +1,164 @@
+"""Result rows, the printed table and the JSON file."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from benchmarks.workloads.base import Figure, Quantity
+
+EXPLANATION = (
+    "ratio: how many times better Runyard is than mlflow (times: mlflow/runyard; throughputs: runyard/mlflow);"
+    " >1 means Runyard is better.\n"
+    "x floor: Runyard as a multiple of the client floor (times: runyard/floor; throughputs: floor/runyard);"
+    " 1.0 means as fast as a stub that answers at once. Every figure is the median of the repetitions."
+)
+
+
+@dataclass
+class Row:
+    """One quantity of one workload on one backend, for every target."""
+
+    backend: str
+    workload: str
+    title: str
+    quantity: str
+    label: str
+    unit: str
+    better: str
+    mlflow: float | None
+    runyard: float | None
+    floor: float | None
+    ratio: float | None
+    runyard_vs_floor: float | None
+    rss_mlflow: int | None = None  # peak bytes over the server's process tree, during the workload
+    rss_runyard: int | None = None
+    notes: dict[str, str] = field(default_factory=dict)
+    samples: dict[str, list[float]] = field(default_factory=dict)
+
+    @classmethod
+    def build(
+        cls,
+        backend: str,
+        workload: str,
+        title: str,
+        quantity: Quantity,
+        figures: dict[str, Figure],
+        rss: dict[str, dict[str, int]],
+    ) -> Row:
+        value = {name: f.value for name, f in figures.items()}
+        m, r, f = value.get("mlflow"), value.get("runyard"), value.get("floor")
+        ratio = vs_floor = None
+        if quantity.unit != "count":
+            ratio = _ratio(m, r) if quantity.better == "lower" else _ratio(r, m)
+            vs_floor = _ratio(r, f) if quantity.better == "lower" else _ratio(f, r)
+        return cls(
+            backend=backend,
+            workload=workload,
+            title=title,
+            quantity=quantity.key,
+            label=quantity.label,
+            unit=quantity.unit,
+            better=quantity.better,
+            mlflow=m,
+            runyard=r,
+            floor=f,
+            ratio=ratio,
+            runyard_vs_floor=vs_floor,
+            rss_mlflow=rss.get("mlflow", {}).get("tree"),
+            rss_runyard=rss.get("runyard", {}).get("tree"),
+            notes={name: fig.note for name, fig in figures.items() if fig.note},
+            samples={name: fig.samples for name, fig in figures.items() if fig.samples},
+        )
+
+
+def _ratio(a: float | None, b: float | None) -> float | None:
+    if a is None or b is None or b == 0:
+        return None
+    return a / b
+
+
+def fmt(v: float | None) -> str:
+    if v is None:
+        return "-"
+    a = abs(v)
+    if a >= 100:
+        return f"{v:,.0f}"
+    if a >= 10:
+        return f"{v:.1f}"
+    if a >= 1:
+        return f"{v:.2f}"
+    return f"{v:.3f}"
+
+
+def fmt_mib(b: int | None) -> str:
+    return "-" if b is None else f"{b / 2**20:,.0f}"
+
+
+def _cell(row: Row, target: str) -> str:
+    value = getattr(row, target)
+    if value is None and target in row.notes:
+        note = row.notes[target]
+        return "n/a" if note.startswith("n/a") else "error"
+    return fmt(value)
+
+
+def table(rows: list[Row]) -> str:
+    header = [
+        "backend",
+        "workload",
+        "quantity",
+        "unit",
+        "mlflow",
+        "runyard",
+        "ratio",
+        "floor",
+        "x floor",
+        "RSS mlflow MiB",
+        "RSS runyard MiB",
+    ]
+    body: list[list[str]] = []
+    seen: set[tuple[str, str]] = set()
+    for row in rows:
+        first = (row.backend, row.workload) not in seen
+        seen.add((row.backend, row.workload))
+        body.append(
+            [
+                row.backend if first else "",
+                row.workload if first else "",
+                row.label,
+                row.unit + (" (lower)" if row.better == "lower" else " (higher)") if row.unit != "count" else row.unit,
+                _cell(row, "mlflow"),
+                _cell(row, "runyard"),
+                f"{row.ratio:.2f}x" if row.ratio is not None else "-",
+                _cell(row, "floor"),
+                f"{row.runyard_vs_floor:.2f}" if row.runyard_vs_floor is not None else "-",
+                fmt_mib(row.rss_mlflow) if first else "",
+                fmt_mib(row.rss_runyard) if first else "",
+            ]
+        )
+    widths = [max(len(r[i]) for r in [header, *body]) for i in range(len(header))]
+    right = set(range(4, len(header)))
+
+    def line(cells: list[str]) -> str:
+        pairs = enumerate(zip(cells, widths, strict=True))
+        return "  ".join(c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in pairs)
+
+    out = [line(header), "  ".join("-" * w for w in widths)]
+    out += [line(r) for r in body]
+    notes = [
+        f"  [{row.backend} {row.workload} {row.label.strip()} / {target}] {note}"
+        for row in rows
+        for target, note in row.notes.items()
+    ]
+    out += ["", EXPLANATION]
+    if notes:
+        out += ["notes:", *notes]
+    return "\n".join(out)
+
+
+def write_json(path: Path, meta: dict[str, Any], rows: list[Row]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"meta": meta, "rows": [asdict(r) for r in rows]}, indent=2) + "\n")

@@ -1,0 +1,28 @@
+"""The workloads of issue 5, by id (W1 … W9)."""
+
+from __future__ import annotations
+
+from benchmarks.workloads.artifacts import Artifacts
+from benchmarks.workloads.base import Figure, Quantity, Target, Workload
+from benchmarks.workloads.history import MetricHistory, SampledHistory
+from benchmarks.workloads.ingest import Ingest
+from benchmarks.workloads.registry import Registry
+from benchmarks.workloads.roundtrip import CreateLogEnd, LogBatch, RoundTrips
+from benchmarks.workloads.search import SearchRuns
+
+ALL: dict[str, type[Workload]] = {
+    w.id: w
+    for w in (
+        RoundTrips,
+        LogBatch,
+        Ingest,
+        SearchRuns,
+        MetricHistory,
+        SampledHistory,
+        CreateLogEnd,
+        Artifacts,
+        Registry,
+    )
+}
+
+__all__ = ["ALL", "Figure", "Quantity", "Target", "Workload"]

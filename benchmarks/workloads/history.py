@@ -1,0 +1,74 @@
+"""W5: full `get_metric_history` (real client); W6: sampled multi-run history (raw HTTP)."""
+
+from __future__ import annotations
+
+import time
+
+from benchmarks.seed import HISTORY_KEY, seed_histories
+from benchmarks.stub import RUN_ID
+from benchmarks.workloads.base import Figure, Quantity, Target, Workload, median_of
+
+
+def _history_runs(workload: Workload, target: Target) -> list[str]:
+    """The W5/W6 runs (W5 reads run 0), seeded by whichever of the two runs first."""
+    sizes = workload.sizes
+    if target.is_stub:
+        return [RUN_ID] + [f"{r:032x}" for r in range(1, sizes.w6_runs)]
+    if "history_runs" not in target.state:
+        steps = max(sizes.w5_points, sizes.w6_steps)
+        target.state["history_runs"] = seed_histories(target.api, sizes.w6_runs, steps, sizes.seed_workers)
+    runs: list[str] = target.state["history_runs"]
+    return runs
+
+
+class MetricHistory(Workload):
+    id = "W5"
+    title = "get_metric_history"
+    quantities = [Quantity("history", "get_metric_history", "ms", "lower")]
+
+    def seed(self, target: Target) -> None:
+        _history_runs(self, target)
+
+    def measure(self, target: Target) -> dict[str, Figure]:
+        client = target.client
+        run_id = _history_runs(self, target)[0]
+        lengths: list[int] = []
+
+        def one() -> float:
+            began = time.perf_counter()
+            lengths.append(len(client.get_metric_history(run_id, HISTORY_KEY)))
+            return (time.perf_counter() - began) * 1000
+
+        figure = median_of(self.sizes.reps, one)
+        expected = max(self.sizes.w5_points, self.sizes.w6_steps)
+        if any(n != expected for n in lengths):
+            figure.note = f"returned {sorted(set(lengths))} points, expected {expected}"
+        return {"history": figure}
+
+
+class SampledHistory(Workload):
+    id = "W6"
+    title = "get-history-bulk-interval (sampled)"
+    quantities = [Quantity("sampled", "bulk-interval", "ms", "lower")]
+
+    def seed(self, target: Target) -> None:
+        _history_runs(self, target)
+
+    def measure(self, target: Target) -> dict[str, Figure]:
+        # The client has no call for this endpoint (the UI's charts use it): raw keep-alive HTTP.
+        params = {
+            "run_ids": _history_runs(self, target),
+            "metric_key": HISTORY_KEY,
+            "max_results": str(self.sizes.w6_max_results),
+        }
+        counts: list[int] = []
+
+        def one() -> float:
+            began = time.perf_counter()
+            body = target.api.call("GET", "/metrics/get-history-bulk-interval", params=params)
+            counts.append(len(body.get("metrics", [])))
+            return (time.perf_counter() - began) * 1000
+
+        figure = median_of(self.sizes.reps, one)
+        figure.note = f"{counts[-1]} points" if counts else ""
+        return {"sampled": figure}
