@@ -26,7 +26,9 @@ def test_old_revision_data_lands_in_default(tmp_path: Path) -> None:
         )
         conn.execute(
             "INSERT INTO runs (run_uuid, experiment_id, name, user_id, status, start_time, lifecycle_stage, "
-            "artifact_uri) VALUES ('" + "a" * 32 + "', 7, 'old-run', 'u', 'FINISHED', 5, 'active', 'mlflow-artifacts:/7/x')"
+            "artifact_uri) VALUES ('"
+            + "a" * 32
+            + "', 7, 'old-run', 'u', 'FINISHED', 5, 'active', 'mlflow-artifacts:/7/x')"
         )
     server = ServerProcess(data_dir=data).start()  # migrates to the newest revision at start-up
     try:

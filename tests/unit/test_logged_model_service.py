@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import insert, select
 
 from runyard.domain.errors import MlflowError
+from runyard.services.artifacts import ArtifactService
 from runyard.services.context import RequestContext
 from runyard.services.experiments import ExperimentService
 from runyard.services.logged_models import DatasetFilterIn, LoggedModelService, ModelMetricIn, OrderByIn
@@ -91,7 +92,7 @@ def env(tmp_path: Path) -> Iterator[Env]:
     experiments = ExperimentService(db)
     ctx = context(db, "default")
     exp_id = experiments.create(ctx, "models", None, [])
-    logged_models = LoggedModelService(db, keys, experiments)
+    logged_models = LoggedModelService(db, keys, experiments, ArtifactService(str(tmp_path / "artifacts")))
     yield Env(db, keys, logged_models, RunService(db, keys, experiments, logged_models), experiments, ctx, exp_id)
     db.dispose()
 

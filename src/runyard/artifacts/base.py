@@ -140,6 +140,27 @@ class ArtifactBackend(abc.ABC):
         """Whether a file or directory exists at ``path`` (the root always exists)."""
 
     @abc.abstractmethod
+    def read_small(self, path: str, max_bytes: int) -> bytes:
+        """The whole content of a small file (e.g. an `MLmodel`), read synchronously.
+
+        Raises ``not_found()`` if missing and ``invalid()`` if it is larger than ``max_bytes``.
+        """
+
+    def tree_size(self, path: str) -> int:
+        """Total bytes of all files at or below ``path`` (0 when nothing is there)."""
+        total = 0
+        pending = [path]
+        while pending:
+            current = pending.pop()
+            for entry in self.list(current):
+                child = posixpath.join(current, entry.path) if current else entry.path
+                if entry.is_dir:
+                    pending.append(child)
+                else:
+                    total += entry.file_size or 0
+        return total
+
+    @abc.abstractmethod
     def create_multipart(self, path: str, num_parts: int) -> str:
         """Start a multipart upload to ``path`` of ``num_parts`` parts; returns the upload id."""
 

@@ -287,6 +287,19 @@ class LocalArtifactBackend(ArtifactBackend):
         _cleaned, target = self._locate(path, allow_root=True)
         return target.exists()
 
+    def read_small(self, path: str, max_bytes: int) -> bytes:
+        cleaned, target = self._locate(path, allow_root=False)
+        try:
+            with open(target, "rb") as handle:
+                data = handle.read(max_bytes + 1)
+        except (FileNotFoundError, NotADirectoryError) as exc:
+            raise not_found(f"No such artifact: '{cleaned}'") from exc
+        except IsADirectoryError as exc:
+            raise invalid(f"Artifact path refers to a directory, not a file: '{cleaned}'") from exc
+        if len(data) > max_bytes:
+            raise invalid(f"Artifact '{cleaned}' is larger than {max_bytes} bytes")
+        return data
+
     # -- multipart uploads -----------------------------------------------------------------
 
     def _upload_dir(self, upload_id: str) -> Path:

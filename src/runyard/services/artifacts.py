@@ -53,3 +53,18 @@ class ArtifactService:
         if configured_root or name == DEFAULT_WORKSPACE:
             return
         shutil.rmtree(Path(self._root) / ".workspaces" / name, ignore_errors=True)
+
+
+def artifact_path_of(uri: str) -> str | None:
+    """The path below the artifact root that a server-issued `mlflow-artifacts:` URI names.
+
+    `mlflow-artifacts:/1/abc/artifacts` and `mlflow-artifacts://host:port/1/abc/artifacts` both give
+    `1/abc/artifacts`; any other scheme (an artifact location the client writes to directly) is None.
+    """
+    prefix = "mlflow-artifacts:"
+    if not uri.startswith(prefix):
+        return None
+    rest = uri[len(prefix) :]
+    if rest.startswith("//"):
+        rest = "/" + rest[2:].partition("/")[2]
+    return rest.strip("/")

@@ -33,9 +33,9 @@ class Services:
         db = Database(settings.database_url)
         keys = KeyRegistry(db)
         experiments = ExperimentService(db)
-        logged_models = LoggedModelService(db, keys, experiments)
-        runs = RunService(db, keys, experiments, logged_models)
         artifacts = ArtifactService(settings.artifact_root)
+        logged_models = LoggedModelService(db, keys, experiments, artifacts)
+        runs = RunService(db, keys, experiments, logged_models)
         return cls(
             settings=settings,
             db=db,

@@ -26,8 +26,10 @@ from runyard.domain.validation import (
     validate_length,
     validate_unique_param_keys,
 )
+from runyard.services.artifacts import ArtifactService
 from runyard.services.context import RequestContext, now_ms
 from runyard.services.experiments import ExperimentService
+from runyard.services.model_cards import read_model_card
 from runyard.store import logged_models as lm_store
 from runyard.store import search as search_sql
 from runyard.store.database import Database
@@ -98,10 +100,13 @@ def model_not_found(model_id: str) -> MlflowError:
 
 
 class LoggedModelService:
-    def __init__(self, db: Database, keys: KeyRegistry, experiments: ExperimentService) -> None:
+    def __init__(
+        self, db: Database, keys: KeyRegistry, experiments: ExperimentService, artifacts: ArtifactService
+    ) -> None:
         self._db = db
         self._keys = keys
         self._experiments = experiments
+        self._artifacts = artifacts
 
     # --- lookups ------------------------------------------------------------------------------
 
@@ -180,10 +185,20 @@ class LoggedModelService:
             return lm_store.load_models(conn, [LoggedModelRow(pk, ctx.workspace.id, info)])[0]
 
     def finalize(self, ctx: RequestContext, model_id: str, status: str | int | None) -> LoggedModel:
+        """Set the status; a model that becomes READY gets its `runyard.` card tags from its MLmodel."""
         stored = parse_status(status)
+        card_tags: list[tuple[str, str]] = []
+        if stored == "READY":
+            with self._db.read() as conn:
+                artifact_uri = self.require(conn, ctx, model_id).info.artifact_uri
+            card = read_model_card(self._artifacts, ctx, artifact_uri)
+            card_tags = card.tags() if card else []
+        key_ids = self._keys.ids_for(k for k, _ in card_tags)
         with self._db.write() as conn:
             row = self.require(conn, ctx, model_id)
             lm_store.update_model(conn, row.pk, status=stored, last_updated_time=now_ms())
+            if card_tags:
+                lm_store.set_tags(conn, row.pk, [(key_ids[k], v) for k, v in card_tags])
             updated = lm_store.get(conn, model_id)
             assert updated is not None
             return lm_store.load_models(conn, [updated])[0]
