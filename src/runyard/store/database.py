@@ -7,8 +7,9 @@ database lock (with a busy timeout) instead of failing half-way when a read lock
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +38,10 @@ class Database:
         self.url = make_url(url)
         self.dialect = self.url.get_backend_name()
         self.engine: Engine = _create_engine(url, self.dialect, pool=pool)
+        # SQLite has one writer at a time. Queueing this process's writers on a lock keeps them off
+        # SQLite's busy handler, which sleeps in growing steps while the file is locked.
+        self._write_lock = threading.Lock() if self.dialect == "sqlite" else None
+        self._local = threading.local()
 
     @property
     def is_sqlite(self) -> bool:
@@ -45,12 +50,17 @@ class Database:
     @contextmanager
     def write(self) -> Iterator[Connection]:
         """One read-write transaction: committed on success, rolled back on any exception."""
-        with self.engine.connect() as conn:
+        if getattr(self._local, "writing", False):
+            raise RuntimeError("nested write transaction: it would wait for the one this thread holds")
+        lock = self._write_lock or nullcontext()
+        with lock, self.engine.connect() as conn:
             conn.info["immediate"] = True
+            self._local.writing = True
             try:
                 with conn.begin():
                     yield conn
             finally:
+                self._local.writing = False
                 conn.info["immediate"] = False
 
     @contextmanager
