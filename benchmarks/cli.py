@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import os
 import platform
 import signal
@@ -18,6 +20,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from benchmarks.api import EndpointMissing
 from benchmarks.config import FULL, QUICK, Sizes
 from benchmarks.report import Row, table, write_json
 from benchmarks.servers import ManagedServer, backend_uris, mlflow_server, runyard_server
@@ -132,38 +135,29 @@ def _start_all(servers: list[ManagedServer]) -> None:
 
 
 def run_workload(backend: str, workload: Workload, targets: list[Target], meta: dict[str, Any]) -> list[Row]:
-    from benchmarks.api import EndpointMissing
-
     figures: dict[str, dict[str, Figure]] = {}
     rss: dict[str, dict[str, int]] = {}
     timings = meta["timings"].setdefault(backend, {}).setdefault(workload.id, {})
+    seeded = _seed_all(backend, workload, [t for t in targets if not t.is_stub], timings)
     for target in targets:
         if target.is_stub and not workload.has_floor:
             continue
         server = target.server
+        if target.name in seeded:
+            figures[target.name] = _all(workload, seeded[target.name])
+            continue
         began = time.monotonic()
         try:
             if server is not None:
-                log(f"[{backend}] {workload.id} {target.name}: seeding")
-                workload.seed(target)
-            seeded = time.monotonic()
-            if server is not None:
                 server.reset_peak_rss()
             log(f"[{backend}] {workload.id} {target.name}: measuring")
-            figures[target.name] = workload.measure(target)
+            with contextlib.redirect_stdout(io.StringIO()):  # the client prints a link for every ended run
+                figures[target.name] = workload.measure(target)
             if server is not None:
                 rss[target.name] = server.peak_rss()
-            timings[target.name] = {
-                "seed_s": round(seeded - began, 1),
-                "measure_s": round(time.monotonic() - seeded, 1),
-            }
-        except EndpointMissing:
-            figures[target.name] = _all(workload, Figure.missing("n/a (endpoint missing)"))
         except Exception as e:
-            log(f"[{backend}] {workload.id} {target.name} failed:\n{traceback.format_exc()}")
-            if server is not None and server.process is not None and server.process.poll() is not None:
-                log(f"{server.name} exited ({server.process.returncode}); log tail:\n{server.log_tail()}")
-            figures[target.name] = _all(workload, Figure.missing(f"error: {type(e).__name__}: {e}"[:300]))
+            figures[target.name] = _all(workload, _failure(backend, workload, target, e))
+        timings.setdefault(target.name, {})["measure_s"] = round(time.monotonic() - began, 1)
     meta["rss"].setdefault(backend, {})[workload.id] = rss
     return [
         Row.build(
@@ -176,6 +170,37 @@ def run_workload(backend: str, workload: Workload, targets: list[Target], meta: 
         )
         for q in workload.quantities
     ]
+
+
+def _seed_all(backend: str, workload: Workload, targets: list[Target], timings: dict[str, Any]) -> dict[str, Figure]:
+    """Seed the servers concurrently (not timed); the failed ones map to a Figure saying why."""
+    failed: dict[str, Figure] = {}
+
+    def seed(target: Target) -> None:
+        began = time.monotonic()
+        try:
+            workload.seed(target)
+        except EndpointMissing:
+            failed[target.name] = Figure.missing("n/a (endpoint missing)")
+        except Exception as e:
+            failed[target.name] = _failure(backend, workload, target, e)
+        timings.setdefault(target.name, {})["seed_s"] = round(time.monotonic() - began, 1)
+
+    log(f"[{backend}] {workload.id}: seeding " + ", ".join(t.name for t in targets))
+    threads = [threading.Thread(target=seed, args=(t,), name=f"seed-{t.name}") for t in targets]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return failed
+
+
+def _failure(backend: str, workload: Workload, target: Target, e: Exception) -> Figure:
+    log(f"[{backend}] {workload.id} {target.name} failed:\n{traceback.format_exc()}")
+    server = target.server
+    if server is not None and server.process is not None and server.process.poll() is not None:
+        log(f"{server.name} exited ({server.process.returncode}); log tail:\n{server.log_tail()}")
+    return Figure.missing(f"error: {type(e).__name__}: {e}"[:300])
 
 
 def _all(workload: Workload, figure: Figure) -> dict[str, Figure]:

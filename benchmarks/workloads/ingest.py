@@ -17,9 +17,8 @@ import resource
 import socket
 import statistics
 import time
-from dataclasses import dataclass
-from multiprocessing.queues import Queue
-from typing import Any
+from dataclasses import dataclass, replace
+from multiprocessing.connection import Connection
 from urllib.parse import urlsplit
 
 from benchmarks.seed import BASE_TIME
@@ -34,8 +33,8 @@ class LoadPlan:
     port: int
     run_ids: list[str]
     batch: int
-    start: float  # time.monotonic() at which all connections begin
-    stop: float
+    start: float = 0.0  # time.monotonic() at which all connections begin
+    stop: float = 0.0
 
 
 def _body(run_id: str, step0: int, batch: int) -> bytes:
@@ -115,16 +114,20 @@ async def _generate(plan: LoadPlan) -> list[Record]:
     return out
 
 
-def _generator_process(plan: LoadPlan, queue: Queue[Any]) -> None:
+def _generator_process(plan: LoadPlan, conn: Connection) -> None:
+    """Say "ready", receive the (start, stop) times, generate load, send back the records."""
     try:
         import uvloop
 
         uvloop.install()
     except ImportError:
         pass
-    records = asyncio.run(_generate(plan))
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    queue.put((records, usage.ru_utime + usage.ru_stime))
+    before = resource.getrusage(resource.RUSAGE_SELF)
+    conn.send("ready")
+    start, stop = conn.recv()
+    records = asyncio.run(_generate(replace(plan, start=start, stop=stop)))
+    after = resource.getrusage(resource.RUSAGE_SELF)
+    conn.send((records, after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime))
 
 
 class Ingest(Workload):
@@ -146,26 +149,36 @@ class Ingest(Workload):
             run_ids = [target.api.create_run(experiment, f"ingest-{i}", BASE_TIME) for i in range(s.w3_clients)]
         url = urlsplit(target.url)
         ctx = multiprocessing.get_context("spawn")
-        queue: Queue[Any] = ctx.Queue()
-        procs = []
-        start = time.monotonic() + 3.0  # time for the processes to start and import
-        measure_from = start + s.w3_warmup_seconds
-        stop = measure_from + s.w3_seconds
+        procs, conns = [], []
         for p in range(s.w3_processes):
-            plan = LoadPlan(
-                url.hostname or "127.0.0.1", url.port or 80, run_ids[p :: s.w3_processes], s.w3_batch, start, stop
-            )
-            proc = ctx.Process(target=_generator_process, args=(plan, queue), daemon=True, name=f"bench-load-{p}")
+            plan = LoadPlan(url.hostname or "127.0.0.1", url.port or 80, run_ids[p :: s.w3_processes], s.w3_batch)
+            parent, child = ctx.Pipe()
+            proc = ctx.Process(target=_generator_process, args=(plan, child), daemon=True, name=f"bench-load-{p}")
             proc.start()
             procs.append(proc)
-        records: list[Record] = []
-        cpu = 0.0
-        for _ in procs:
-            got, used = queue.get(timeout=stop - time.monotonic() + 120)
-            records.extend(got)
-            cpu += used
-        for proc in procs:
-            proc.join(timeout=10)
+            conns.append(parent)
+        try:
+            for conn in conns:
+                if not conn.poll(60) or conn.recv() != "ready":
+                    raise RuntimeError("load generator did not start")
+            start = time.monotonic() + 0.2
+            measure_from = start + s.w3_warmup_seconds
+            stop = measure_from + s.w3_seconds
+            for conn in conns:
+                conn.send((start, stop))
+            records: list[Record] = []
+            cpu = 0.0
+            for conn in conns:
+                if not conn.poll(stop - time.monotonic() + 120):
+                    raise RuntimeError("load generator did not finish")
+                got, used = conn.recv()
+                records.extend(got)
+                cpu += used
+        finally:
+            for proc in procs:
+                proc.join(timeout=10)
+                if proc.is_alive():
+                    proc.kill()
         return self._figures(records, measure_from, stop, cpu / (stop - start))
 
     def _figures(self, records: list[Record], begin: float, end: float, cpu_cores: float) -> dict[str, Figure]:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import math
-from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -245,6 +244,40 @@ def link_models(conn: Connection, pk: int, direction: str, models: Sequence[Mode
 # --- whole runs -------------------------------------------------------------------------------
 
 
+def _chunks(values: Sequence[int], size: int = 5000) -> list[Sequence[int]]:
+    return [values[i : i + size] for i in range(0, len(values), size)]
+
+
+def _rows_for(conn: Connection, sql: str, pks: Sequence[int]) -> list[Any]:
+    """Run `sql` (with one `{ids}` IN-list slot) over `pks` in chunks; rows in chunk order."""
+    out: list[Any] = []
+    for chunk in _chunks(pks):
+        out.extend(fastsql.execute(conn, sql.format(ids=", ".join("?" * len(chunk))), chunk).fetchall())
+    return out
+
+
+_LATEST_SQL = (
+    "SELECT lm.run_id, k.name, lm.step, lm.timestamp, lm.value, lm.is_nan FROM latest_metrics lm "
+    "JOIN keys k ON k.key_id = lm.key_id WHERE lm.run_id IN ({ids}) ORDER BY lm.run_id, lm.key_id"
+)
+_PARAMS_SQL = (
+    "SELECT p.run_id, k.name, p.value FROM params p JOIN keys k ON k.key_id = p.key_id "
+    "WHERE p.run_id IN ({ids}) ORDER BY p.run_id, p.key_id"
+)
+_TAGS_SQL = (
+    "SELECT t.run_id, k.name, t.value FROM run_tags t JOIN keys k ON k.key_id = t.key_id "
+    "WHERE t.run_id IN ({ids}) ORDER BY t.run_id, t.key_id"
+)
+_INPUTS_SQL = (
+    "SELECT di.run_id, di.tags, d.name, d.digest, d.source_type, d.source, d.schema, d.profile "
+    "FROM dataset_inputs di JOIN datasets d ON d.id = di.dataset_id "
+    "WHERE di.run_id IN ({ids}) ORDER BY di.run_id, di.dataset_id"
+)
+_MODELS_SQL = (
+    "SELECT run_id, model_id, direction, step FROM run_models WHERE run_id IN ({ids}) ORDER BY run_id, model_id"
+)
+
+
 def load_runs(conn: Connection, rows: Sequence[RunRow]) -> list[Run]:
     """Attach metrics (latest), params, tags, inputs and outputs to runs: one query per child table."""
     runs = {r.pk: Run(info=r.info) for r in rows}
@@ -252,71 +285,31 @@ def load_runs(conn: Connection, rows: Sequence[RunRow]) -> list[Run]:
         return []
     pks = list(runs)
 
-    lm = schema.latest_metrics
-    for run_id, name, step, ts, value, is_nan in conn.execute(
-        select(lm.c.run_id, _K.c.name, lm.c.step, lm.c.timestamp, lm.c.value, lm.c.is_nan)
-        .join(_K, _K.c.key_id == lm.c.key_id)
-        .where(lm.c.run_id.in_(pks))
-        .order_by(lm.c.run_id, lm.c.key_id)
-    ):
+    for run_id, name, step, ts, value, is_nan in _rows_for(conn, _LATEST_SQL, pks):
         runs[run_id].metrics.append(Metric(name, _metric_value(value, is_nan), ts, step))
-
-    p = schema.params
-    for run_id, name, value in conn.execute(
-        select(p.c.run_id, _K.c.name, p.c.value)
-        .join(_K, _K.c.key_id == p.c.key_id)
-        .where(p.c.run_id.in_(pks))
-        .order_by(p.c.run_id, p.c.key_id)
-    ):
+    for run_id, name, value in _rows_for(conn, _PARAMS_SQL, pks):
         runs[run_id].params.append((name, value))
-
-    t = schema.run_tags
-    for run_id, name, value in conn.execute(
-        select(t.c.run_id, _K.c.name, t.c.value)
-        .join(_K, _K.c.key_id == t.c.key_id)
-        .where(t.c.run_id.in_(pks))
-        .order_by(t.c.run_id, t.c.key_id)
-    ):
+    for run_id, name, value in _rows_for(conn, _TAGS_SQL, pks):
         runs[run_id].tags.append((name, value))
-
-    di, d = schema.dataset_inputs, schema.datasets
-    for run_id, tags_json, name, digest, source_type, source, ds_schema, profile in conn.execute(
-        select(di.c.run_id, di.c.tags, d.c.name, d.c.digest, d.c.source_type, d.c.source, d.c.schema, d.c.profile)
-        .join(d, d.c.id == di.c.dataset_id)
-        .where(di.c.run_id.in_(pks))
-        .order_by(di.c.run_id, di.c.dataset_id)
-    ):
+    for run_id, tags_json, name, digest, source_type, source, ds_schema, profile in _rows_for(conn, _INPUTS_SQL, pks):
         tags = [(t["key"], t["value"]) for t in json.loads(tags_json)]
         runs[run_id].dataset_inputs.append(
             DatasetInput(Dataset(name, digest, source_type, source, ds_schema, profile), tags)
         )
-
-    rm = schema.run_models
-    by_direction: dict[tuple[int, str], list[ModelIO]] = defaultdict(list)
-    for run_id, model_id, direction, step in conn.execute(
-        select(rm.c.run_id, rm.c.model_id, rm.c.direction, rm.c.step)
-        .where(rm.c.run_id.in_(pks))
-        .order_by(rm.c.run_id, rm.c.model_id)
-    ):
-        by_direction[(run_id, direction)].append(ModelIO(model_id, step))
-    for pk, run in runs.items():
-        run.model_inputs = by_direction.get((pk, "input"), [])
-        run.model_outputs = by_direction.get((pk, "output"), [])
-
+    for run_id, model_id, direction, step in _rows_for(conn, _MODELS_SQL, pks):
+        io = ModelIO(model_id, step)
+        (runs[run_id].model_inputs if direction == "input" else runs[run_id].model_outputs).append(io)
     return [runs[r.pk] for r in rows]
 
 
 def metric_history(conn: Connection, pk: int, key_id: int, offset: int, limit: int | None) -> list[Metric]:
-    m = schema.metrics
-    stmt = (
-        select(m.c.value, m.c.is_nan, m.c.timestamp, m.c.step)
-        .where(m.c.run_id == pk, m.c.key_id == key_id)
-        .order_by(m.c.timestamp, m.c.step, m.c.value)
-        .offset(offset)
+    """One run's points for one key, in the reference order (timestamp, step, value)."""
+    sql = (
+        "SELECT value, is_nan, timestamp, step FROM metrics WHERE run_id = ? AND key_id = ? "
+        "ORDER BY timestamp, step, value LIMIT ? OFFSET ?"
     )
-    if limit is not None:
-        stmt = stmt.limit(limit)
-    return [Metric("", _metric_value(v, n), ts, s) for v, n, ts, s in conn.execute(stmt)]
+    rows = fastsql.execute(conn, sql, (pk, key_id, 2**62 if limit is None else limit, offset)).fetchall()
+    return [Metric("", _metric_value(v, n), ts, s) for v, n, ts, s in rows]
 
 
 def metric_count(conn: Connection, pk: int, key_id: int, start_step: int | None, end_step: int | None) -> int:
