@@ -72,7 +72,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     for key, value in CLIENT_ENV.items():
         os.environ.setdefault(key, value)
-    signal.signal(signal.SIGTERM, _raise_interrupt)  # stop the servers on SIGTERM as on Ctrl-C
+    # Stop the servers on SIGTERM as on Ctrl-C (also when started with SIGINT ignored, e.g. by `cmd &`).
+    signal.signal(signal.SIGTERM, _raise_interrupt)
+    signal.signal(signal.SIGINT, _raise_interrupt)
     sizes = QUICK if args.quick else FULL
     workloads = [ALL[w] for w in args.workload_list]
     meta = machine_meta(args, sizes)
@@ -82,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         for backend in args.backend_list:
             meta["load_before"][backend] = _load()
-            rows += run_backend(backend, sizes, workloads, meta)
+            run_backend(backend, sizes, workloads, meta, rows)
             meta["load_after"][backend] = _load()
     except KeyboardInterrupt:
         log("interrupted: servers stopped; writing the rows measured so far")
@@ -95,8 +97,10 @@ def main(argv: list[str] | None = None) -> int:
     return status
 
 
-def run_backend(backend: str, sizes: Sizes, workloads: list[type[Workload]], meta: dict[str, Any]) -> list[Row]:
-    rows: list[Row] = []
+def run_backend(
+    backend: str, sizes: Sizes, workloads: list[type[Workload]], meta: dict[str, Any], rows: list[Row]
+) -> None:
+    """Start both servers and the stub on a fresh `backend`, run `workloads`, append to `rows`."""
     with tempfile.TemporaryDirectory(prefix=f"runyard-bench-{backend}-") as tmp, ExitStack() as stack:
         scratch = Path(tmp)
         uris = stack.enter_context(backend_uris(backend, scratch))
@@ -113,7 +117,6 @@ def run_backend(backend: str, sizes: Sizes, workloads: list[type[Workload]], met
         for workload_cls in workloads:
             workload = workload_cls(sizes, scratch)
             rows += run_workload(backend, workload, targets, meta)
-    return rows
 
 
 def _start_all(servers: list[ManagedServer]) -> None:

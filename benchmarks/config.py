@@ -34,7 +34,7 @@ class Sizes:
     w9_models: int = 1000
     w9_versions: int = 10
     w9_calls: int = 20
-    seed_workers: int = 4  # parallel HTTP connections used for seeding
+    seed_workers: int = 2  # parallel HTTP connections per server used for seeding (more only adds lock contention)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

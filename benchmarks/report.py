@@ -102,6 +102,8 @@ def _cell(row: Row, target: str) -> str:
     if value is None and target in row.notes:
         note = row.notes[target]
         return "n/a" if note.startswith("n/a") else "error"
+    if row.unit == "count" and value is not None:
+        return f"{value:,.0f}"
     return fmt(value)
 
 

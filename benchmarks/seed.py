@@ -7,6 +7,7 @@ and with large `log-batch` requests, so both servers end up holding exactly the 
 from __future__ import annotations
 
 import random
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -71,11 +72,12 @@ def history_value(run: int, step: int) -> float:
     return ((step * 7919 + run * 31) % 10007) / 10007.0
 
 
-def seed_histories(api: Api, runs: int, steps: int, workers: int) -> list[str]:
-    """`runs` runs, each with `steps` points of metric "loss"; returns the run ids."""
+def seed_histories(api: Api, runs: Iterable[int], steps: int, workers: int) -> list[str]:
+    """Runs number `runs`, each with `steps` points of metric "loss"; returns their ids."""
     experiment = api.experiment("bench-history")
-    run_ids = [api.create_run(experiment, f"history-{r}", BASE_TIME) for r in range(runs)]
-    chunks = [(r, start) for r in range(runs) for start in range(0, steps, MAX_BATCH_METRICS)]
+    numbers = list(runs)
+    run_ids = {r: api.create_run(experiment, f"history-{r}", BASE_TIME) for r in numbers}
+    chunks = [(r, start) for r in numbers for start in range(0, steps, MAX_BATCH_METRICS)]
 
     def one(chunk: tuple[int, int]) -> None:
         r, start = chunk
@@ -86,7 +88,7 @@ def seed_histories(api: Api, runs: int, steps: int, workers: int) -> list[str]:
         api.log_batch(run_ids[r], metrics=metrics)
 
     parallel(one, chunks, workers)
-    return run_ids
+    return [run_ids[r] for r in numbers]
 
 
 # -- W9: the model registry -----------------------------------------------------------------------

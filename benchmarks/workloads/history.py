@@ -9,16 +9,16 @@ from benchmarks.stub import RUN_ID
 from benchmarks.workloads.base import Figure, Quantity, Target, Workload, median_of
 
 
-def _history_runs(workload: Workload, target: Target) -> list[str]:
-    """The W5/W6 runs (W5 reads run 0), seeded by whichever of the two runs first."""
+def _history_runs(workload: Workload, target: Target, count: int) -> list[str]:
+    """The first `count` W5/W6 runs (W5 reads run 0 only), seeded on first use."""
     sizes = workload.sizes
     if target.is_stub:
-        return [RUN_ID] + [f"{r:032x}" for r in range(1, sizes.w6_runs)]
-    if "history_runs" not in target.state:
+        return [RUN_ID] + [f"{r:032x}" for r in range(1, count)]
+    runs: list[str] = target.state.setdefault("history_runs", [])
+    if len(runs) < count:
         steps = max(sizes.w5_points, sizes.w6_steps)
-        target.state["history_runs"] = seed_histories(target.api, sizes.w6_runs, steps, sizes.seed_workers)
-    runs: list[str] = target.state["history_runs"]
-    return runs
+        runs += seed_histories(target.api, range(len(runs), count), steps, sizes.seed_workers)
+    return runs[:count]
 
 
 class MetricHistory(Workload):
@@ -27,11 +27,11 @@ class MetricHistory(Workload):
     quantities = [Quantity("history", "get_metric_history", "ms", "lower")]
 
     def seed(self, target: Target) -> None:
-        _history_runs(self, target)
+        _history_runs(self, target, 1)
 
     def measure(self, target: Target) -> dict[str, Figure]:
         client = target.client
-        run_id = _history_runs(self, target)[0]
+        run_id = _history_runs(self, target, 1)[0]
         lengths: list[int] = []
 
         def one() -> float:
@@ -52,12 +52,12 @@ class SampledHistory(Workload):
     quantities = [Quantity("sampled", "bulk-interval", "ms", "lower")]
 
     def seed(self, target: Target) -> None:
-        _history_runs(self, target)
+        _history_runs(self, target, self.sizes.w6_runs)
 
     def measure(self, target: Target) -> dict[str, Figure]:
         # The client has no call for this endpoint (the UI's charts use it): raw keep-alive HTTP.
         params = {
-            "run_ids": _history_runs(self, target),
+            "run_ids": _history_runs(self, target, self.sizes.w6_runs),
             "metric_key": HISTORY_KEY,
             "max_results": str(self.sizes.w6_max_results),
         }

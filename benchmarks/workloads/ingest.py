@@ -150,6 +150,7 @@ class Ingest(Workload):
         url = urlsplit(target.url)
         ctx = multiprocessing.get_context("spawn")
         procs, conns = [], []
+        finished = False
         for p in range(s.w3_processes):
             plan = LoadPlan(url.hostname or "127.0.0.1", url.port or 80, run_ids[p :: s.w3_processes], s.w3_batch)
             parent, child = ctx.Pipe()
@@ -174,11 +175,13 @@ class Ingest(Workload):
                 got, used = conn.recv()
                 records.extend(got)
                 cpu += used
+            finished = True
         finally:
-            for proc in procs:
-                proc.join(timeout=10)
+            for proc in procs:  # on failure or Ctrl-C, do not wait for the load to run out
+                proc.join(timeout=10 if finished else 0)
                 if proc.is_alive():
                     proc.kill()
+                    proc.join()
         return self._figures(records, measure_from, stop, cpu / (stop - start))
 
     def _figures(self, records: list[Record], begin: float, end: float, cpu_cores: float) -> dict[str, Figure]:

@@ -10,7 +10,16 @@ from starlette.middleware import Middleware
 from starlette.routing import BaseRoute
 
 from runyard.api.errors import HANDLERS
-from runyard.api.mlflow import artifacts, experiments, logged_models, metrics, runs, server_info, workspaces
+from runyard.api.mlflow import (
+    artifacts,
+    experiments,
+    logged_models,
+    metrics,
+    registry,
+    runs,
+    server_info,
+    workspaces,
+)
 from runyard.api.routing import mount
 from runyard.api.workspace_url import WorkspaceUrlMiddleware
 from runyard.config import Settings
@@ -20,7 +29,15 @@ from runyard.services.container import Services
 def routes() -> list[BaseRoute]:
     return [
         *server_info.PROBE_ROUTES,
-        *mount([*experiments.ENDPOINTS, *runs.ENDPOINTS, *metrics.ENDPOINTS, *logged_models.ENDPOINTS]),
+        *mount(
+            [
+                *experiments.ENDPOINTS,
+                *runs.ENDPOINTS,
+                *metrics.ENDPOINTS,
+                *logged_models.ENDPOINTS,
+                *registry.ENDPOINTS,
+            ]
+        ),
         *mount([*server_info.ENDPOINTS, *workspaces.ENDPOINTS]),
         *mount(artifacts.ENDPOINTS, service="mlflow-artifacts"),
     ]

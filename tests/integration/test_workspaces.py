@@ -211,9 +211,12 @@ def test_delete_workspace_restrict_and_cascade(tracking: ServerProcess, unique: 
     mlflow.set_workspace(name)
     try:
         mlflow.set_experiment("doomed")
-        with mlflow.start_run():
+        with mlflow.start_run() as run:
             mlflow.log_metric("m", 1)
             mlflow.log_text("bye", "bye.txt")
+        client = MlflowClient()
+        client.create_registered_model("doomed-model")
+        client.create_model_version("doomed-model", f"runs:/{run.info.run_id}/bye.txt", run.info.run_id)
     finally:
         mlflow.set_workspace(None)
     with pytest.raises(MlflowException) as err:
@@ -222,6 +225,16 @@ def test_delete_workspace_restrict_and_cascade(tracking: ServerProcess, unique: 
     with httpx.Client(base_url=tracking.url) as http:
         assert http.delete(f"/api/3.0/mlflow/workspaces/{name}", params={"mode": "CASCADE"}).status_code == 204
     assert name not in [w.name for w in mlflow.list_workspaces()]
+    # A new workspace of the same name starts empty: nothing of the old one survived.
+    mlflow.create_workspace(name)
+    client = _in(name)
+    try:
+        assert client.search_experiments() == []
+        assert client.search_registered_models() == []
+        with pytest.raises(MlflowException):
+            client.get_run(run.info.run_id)
+    finally:
+        mlflow.set_workspace(None)
     with pytest.raises(MlflowException):
         mlflow.delete_workspace("default")
 

@@ -711,3 +711,42 @@ LOGGED_MODEL_GRAMMAR: Final = Grammar(
 )
 
 __all__ += ["LOGGED_MODEL_GRAMMAR"]
+
+
+# ---------------------------------------------------------------------------- model registry
+
+# The reference server's registry grammars (mlflow.utils.search_utils.SearchModelUtils and
+# SearchModelVersionUtils with the SQL store's checks): prefixes `attribute.`, `tag.` and `tags.`;
+# tags take =, !=, LIKE and ILIKE; `name` (and a version's `run_id`) also IN and NOT IN. Beyond the
+# reference, the creation/last-update timestamps can be filtered on, and registered models can be
+# ordered by `creation_timestamp` (the reference names it but its SQL store refuses it); `timestamp`
+# orders by the last update, as in the reference.
+_REGISTRY_PREFIXES: Final[Mapping[str, EntityType]] = {"attribute": "attribute", "tag": "tag", "tags": "tag"}
+_REGISTRY_TAG_RULE: Final = KeyRule("string", _PATTERN_OPS)
+
+REGISTERED_MODEL_GRAMMAR: Final = Grammar(
+    name="registered models",
+    prefixes=_REGISTRY_PREFIXES,
+    attributes=(
+        Attribute("name", _LIST_STRING_ATTR_RULE),
+        Attribute("creation_timestamp", _NUMERIC_ATTR_RULE),
+        Attribute("last_updated_timestamp", _NUMERIC_ATTR_RULE, order_aliases=("timestamp",)),
+    ),
+    entities={"tag": EntitySpec(_REGISTRY_TAG_RULE, orderable=False)},
+)
+
+MODEL_VERSION_GRAMMAR: Final = Grammar(
+    name="model versions",
+    prefixes=_REGISTRY_PREFIXES,
+    attributes=(
+        Attribute("name", _LIST_STRING_ATTR_RULE),
+        Attribute("run_id", _LIST_STRING_ATTR_RULE, orderable=False),
+        Attribute("source_path", _STRING_ATTR_RULE, orderable=False),
+        Attribute("version_number", _NUMERIC_ATTR_RULE),
+        Attribute("creation_timestamp", _NUMERIC_ATTR_RULE),
+        Attribute("last_updated_timestamp", _NUMERIC_ATTR_RULE),
+    ),
+    entities={"tag": EntitySpec(_REGISTRY_TAG_RULE, orderable=False)},
+)
+
+__all__ += ["MODEL_VERSION_GRAMMAR", "REGISTERED_MODEL_GRAMMAR"]

@@ -9,6 +9,8 @@ from runyard.services.artifacts import ArtifactService
 from runyard.services.experiments import ExperimentService
 from runyard.services.logged_models import LoggedModelService
 from runyard.services.metric_history import MetricHistoryService
+from runyard.services.model_versions import ModelVersionService
+from runyard.services.registered_models import RegisteredModelService
 from runyard.services.run_search import RunSearchService
 from runyard.services.runs import RunService
 from runyard.services.workspaces import WorkspaceService
@@ -27,6 +29,8 @@ class Services:
     metric_history: MetricHistoryService
     artifacts: ArtifactService
     logged_models: LoggedModelService
+    registered_models: RegisteredModelService
+    model_versions: ModelVersionService
 
     @classmethod
     def build(cls, settings: Settings) -> Services:
@@ -46,6 +50,8 @@ class Services:
             metric_history=MetricHistoryService(db, keys, runs),
             artifacts=artifacts,
             logged_models=logged_models,
+            registered_models=RegisteredModelService(db),
+            model_versions=ModelVersionService(db, keys),
         )
 
     def close(self) -> None:

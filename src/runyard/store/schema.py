@@ -242,3 +242,77 @@ logged_model_metrics = Table(
     Column("is_nan", Boolean, nullable=False),
     sqlite_with_rowid=False,
 )
+
+# --- Model registry ---------------------------------------------------------------------------
+# A registered model has an integer surrogate key (`registered_models.id`) that its versions, tags
+# and aliases point at, so a rename is one row update and a workspace owns its models by a column.
+# `last_version` is the model's version counter: creating a version increments it in the same
+# transaction that inserts the version row (a row lock on PostgreSQL, the single BEGIN IMMEDIATE
+# writer on SQLite), so concurrent registrations get consecutive numbers with no gap, and the
+# number of a deleted version is never handed out again (as in MLflow).
+
+registered_models = Table(
+    "registered_models",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("workspace_id", Integer, ForeignKey("workspaces.id"), nullable=False),
+    Column("name", String(256), nullable=False),
+    Column("description", Text, nullable=True),
+    Column("creation_time", BigInteger, nullable=False),
+    Column("last_updated_time", BigInteger, nullable=False),
+    Column("last_version", Integer, nullable=False, server_default="0"),
+    UniqueConstraint("workspace_id", "name"),
+)
+
+registered_model_tags = Table(
+    "registered_model_tags",
+    metadata,
+    Column("model_pk", Integer, ForeignKey("registered_models.id"), primary_key=True),
+    Column("key", String(250), primary_key=True),
+    Column("value", Text, nullable=False),
+    sqlite_with_rowid=False,
+)
+
+model_versions = Table(
+    "model_versions",
+    metadata,
+    Column("model_pk", Integer, ForeignKey("registered_models.id"), primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("creation_time", BigInteger, nullable=False),
+    Column("last_updated_time", BigInteger, nullable=False),
+    Column("description", Text, nullable=True),
+    Column("user_id", String(256), nullable=True),
+    # None, Staging, Production or Archived (MLflow's canonical stage names)
+    Column("current_stage", String(20), nullable=False, server_default="None"),
+    # `source` as the client sent it; `storage_location` is where its artifacts are (what
+    # get-download-uri answers): the logged model's or run's artifact URI the source resolves to.
+    Column("source", Text, nullable=False),
+    Column("storage_location", Text, nullable=False),
+    Column("run_id", String(32), nullable=True),
+    # The logged model the version was registered from (lineage; its artifacts stay referenced).
+    Column("model_id", String(64), nullable=True),
+    Column("run_link", Text, nullable=True),
+    Column("status", String(20), nullable=False, server_default="READY"),
+    Column("status_message", Text, nullable=True),
+    Index(None, "run_id"),
+    Index(None, "model_id"),
+)
+
+model_version_tags = Table(
+    "model_version_tags",
+    metadata,
+    Column("model_pk", Integer, primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("key", String(250), primary_key=True),
+    Column("value", Text, nullable=False),
+    sqlite_with_rowid=False,
+)
+
+registered_model_aliases = Table(
+    "registered_model_aliases",
+    metadata,
+    Column("model_pk", Integer, ForeignKey("registered_models.id"), primary_key=True),
+    Column("alias", String(255), primary_key=True),
+    Column("version", Integer, nullable=False),
+    sqlite_with_rowid=False,
+)

@@ -25,14 +25,13 @@ def count_experiments(conn: Connection, workspace_id: int) -> int:
 
 def summary(conn: Connection, workspace_id: int) -> dict[str, int]:
     """Non-zero counts of the top-level things the workspace holds, by name."""
-    counts = {"experiments": count_experiments(conn, workspace_id)}
-    registered = schema.metadata.tables.get("registered_models")
-    if registered is not None:
-        counts["registered models"] = int(
-            conn.execute(
-                select(func.count()).select_from(registered).where(registered.c.workspace_id == workspace_id)
-            ).scalar_one()
-        )
+    rm = schema.registered_models
+    counts = {
+        "experiments": count_experiments(conn, workspace_id),
+        "registered models": int(
+            conn.execute(select(func.count()).select_from(rm).where(rm.c.workspace_id == workspace_id)).scalar_one()
+        ),
+    }
     return {k: v for k, v in counts.items() if v}
 
 
@@ -65,20 +64,14 @@ def delete_all(conn: Connection, workspace_id: int) -> None:
 
 
 def _delete_registry(conn: Connection, workspace_id: int) -> None:
-    """The model registry's rows of the workspace (tables keyed by registered model)."""
-    tables = schema.metadata.tables
-    registered = tables.get("registered_models")
-    if registered is None:
-        return
-    model_keys = select(registered.c.id).where(registered.c.workspace_id == workspace_id)
-    for name in (
-        "model_version_tags",
-        "model_version_aliases",
-        "registered_model_aliases",
-        "registered_model_tags",
-        "model_versions",
+    """The model registry's rows of the workspace: versions, tags and aliases, then the models."""
+    rm = schema.registered_models
+    model_pks = select(rm.c.id).where(rm.c.workspace_id == workspace_id)
+    for table in (
+        schema.model_version_tags,
+        schema.registered_model_aliases,
+        schema.registered_model_tags,
+        schema.model_versions,
     ):
-        table = tables.get(name)
-        if table is not None and "registered_model_id" in table.c:
-            conn.execute(delete(table).where(table.c.registered_model_id.in_(model_keys)))
-    conn.execute(delete(registered).where(registered.c.workspace_id == workspace_id))
+        conn.execute(delete(table).where(table.c.model_pk.in_(model_pks)))
+    conn.execute(delete(rm).where(rm.c.workspace_id == workspace_id))
