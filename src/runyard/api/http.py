@@ -12,12 +12,14 @@ from pydantic import BaseModel, ValidationError
 from starlette.requests import Request
 from starlette.responses import Response
 
+from runyard.domain.entities import Page
 from runyard.domain.errors import MlflowError, invalid
 from runyard.domain.limits import MAX_JSON_REQUEST_BYTES
 from runyard.domain.validation import invalid_value_message, missing_value_message
 
 M = TypeVar("M", bound=BaseModel)
 R = TypeVar("R")
+T = TypeVar("T")
 
 EMPTY_JSON = b"{}"
 
@@ -33,6 +35,16 @@ class JSONResponse(Response):
 
 def ok(content: Any = None) -> JSONResponse:
     return JSONResponse(EMPTY_JSON if content is None else content)
+
+
+def page_response(page: Page[T], field: str, render: Callable[[T], Any]) -> JSONResponse:
+    """One page of a listing: `{field: [...], "next_page_token": ...}`, empty parts omitted."""
+    out: dict[str, Any] = {}
+    if page.items:
+        out[field] = [render(item) for item in page.items]
+    if page.next_page_token:
+        out["next_page_token"] = page.next_page_token
+    return ok(out)
 
 
 def error_response(error: MlflowError) -> JSONResponse:

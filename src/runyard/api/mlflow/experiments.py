@@ -5,7 +5,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
-from runyard.api.http import ok, parse_json_body, parse_query
+from runyard.api.http import ok, page_response, parse_json_body, parse_query
 from runyard.api.mlflow import messages as m
 from runyard.api.mlflow import render
 from runyard.api.routing import Endpoint, in_context, services
@@ -45,12 +45,7 @@ async def _search(request: Request, body: m.SearchExperiments) -> Response:
         order_by=body.order_by,
         page_token=body.page_token,
     )
-    out: dict[str, object] = {}
-    if page.items:
-        out["experiments"] = [render.experiment(e) for e in page.items]
-    if page.next_page_token:
-        out["next_page_token"] = page.next_page_token
-    return ok(out)
+    return page_response(page, "experiments", render.experiment)
 
 
 async def search_experiments_post(request: Request) -> Response:

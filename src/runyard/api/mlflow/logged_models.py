@@ -11,7 +11,7 @@ from pydantic import Field
 from starlette.requests import Request
 from starlette.responses import Response
 
-from runyard.api.http import call, ok, parse_json_body
+from runyard.api.http import call, ok, page_response, parse_json_body
 from runyard.api.mlflow import render
 from runyard.api.mlflow.fields import Bool, Int64
 from runyard.api.mlflow.messages import KeyValue, Message
@@ -191,12 +191,7 @@ async def search_logged_models(request: Request) -> Response:
         order_by=[OrderByIn(o.field_name, o.ascending, o.dataset_name, o.dataset_digest) for o in body.order_by],
         page_token=body.page_token,
     )
-    out: dict[str, Any] = {}
-    if page.items:
-        out["models"] = [logged_model(m) for m in page.items]
-    if page.next_page_token:
-        out["next_page_token"] = page.next_page_token
-    return ok(out)
+    return page_response(page, "models", logged_model)
 
 
 async def list_logged_model_artifacts(request: Request) -> Response:

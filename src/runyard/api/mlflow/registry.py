@@ -9,7 +9,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
-from runyard.api.http import ok, parse_json_body, parse_query
+from runyard.api.http import ok, page_response, parse_json_body, parse_query
 from runyard.api.mlflow import registry_messages as m
 from runyard.api.mlflow.messages import KeyValue
 from runyard.api.mlflow.registry_messages import model_version, registered_model
@@ -64,12 +64,7 @@ async def _search_registered_models(request: Request, body: m.SearchRegistry) ->
         order_by=body.order_by,
         page_token=body.page_token,
     )
-    out: dict[str, object] = {}
-    if page.items:
-        out["registered_models"] = [registered_model(x) for x in page.items]
-    if page.next_page_token:
-        out["next_page_token"] = page.next_page_token
-    return ok(out)
+    return page_response(page, "registered_models", registered_model)
 
 
 async def search_registered_models_get(request: Request) -> Response:
@@ -180,12 +175,7 @@ async def _search_model_versions(request: Request, body: m.SearchRegistry) -> Re
         order_by=body.order_by,
         page_token=body.page_token,
     )
-    out: dict[str, object] = {}
-    if page.items:
-        out["model_versions"] = [model_version(v) for v in page.items]
-    if page.next_page_token:
-        out["next_page_token"] = page.next_page_token
-    return ok(out)
+    return page_response(page, "model_versions", model_version)
 
 
 async def search_model_versions_get(request: Request) -> Response:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
-from runyard.api.http import ok, parse_json_body, parse_query
+from runyard.api.http import ok, page_response, parse_json_body, parse_query
 from runyard.api.mlflow import messages as m
 from runyard.api.mlflow import render
 from runyard.api.routing import Endpoint, in_context, services
@@ -166,12 +166,7 @@ async def search_runs(request: Request) -> Response:
         order_by=body.order_by,
         page_token=body.page_token,
     )
-    out: dict[str, object] = {}
-    if page.items:
-        out["runs"] = [render.run(r) for r in page.items]
-    if page.next_page_token:
-        out["next_page_token"] = page.next_page_token
-    return ok(out)
+    return page_response(page, "runs", render.run)
 
 
 ENDPOINTS = [
