@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from pydantic import BaseModel
 
 from runyard.api.http import validate
-from runyard.api.mlflow.fields import Double, Int64
+from runyard.api.mlflow.fields import Double, Int64, as_double
 from runyard.domain.errors import MlflowError
 from runyard.domain.validation import (
     parse_experiment_id,
@@ -101,18 +101,24 @@ class _Point(BaseModel):
     [(1, 1.0), (2.5, 2.5), ("3.25", 3.25), ("Infinity", math.inf), ("-Infinity", -math.inf), (1e308, 1e308)],
 )
 def test_double_field(raw: object, expected: float) -> None:
-    assert validate(_Point, {"value": raw}).value == expected
+    assert as_double(validate(_Point, {"value": raw}).value, "value") == expected
 
 
 def test_double_nan() -> None:
-    assert math.isnan(validate(_Point, {"value": "NaN"}).value)
+    assert math.isnan(as_double(validate(_Point, {"value": "NaN"}).value, "value"))
 
 
-@pytest.mark.parametrize("raw", [True, "abc", None, [1], {"a": 1}])
+@pytest.mark.parametrize("raw", [True, None, [1], {"a": 1}])
 def test_double_field_rejects(raw: object) -> None:
     with pytest.raises(MlflowError) as err:
         validate(_Point, {"value": raw})
     assert "'value'" in err.value.message
+
+
+def test_double_field_rejects_non_numeric_strings() -> None:
+    with pytest.raises(MlflowError) as err:
+        as_double(validate(_Point, {"value": "abc"}).value, "metrics[3].value")
+    assert "'metrics[3].value'" in err.value.message
 
 
 @given(st.integers())

@@ -117,9 +117,15 @@ def _to_mlflow_error(e: ValidationError) -> MlflowError:
     return invalid(invalid_value_message(path, err.get("input"), err["msg"]))
 
 
+# Names pydantic adds to an error's location for the branch of a union that failed.
+_UNION_BRANCHES = frozenset({"float", "str", "int", "bool"})
+
+
 def _render_loc(loc: tuple[int | str, ...]) -> str:
     out = ""
     for part in loc:
+        if part in _UNION_BRANCHES:
+            continue
         if isinstance(part, int):
             out += f"[{part}]"
         else:

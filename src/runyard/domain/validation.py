@@ -27,8 +27,22 @@ def missing_value_message(path: str) -> str:
     return f"Missing value for required parameter '{path}'."
 
 
+# Keys repeat constantly (the same few metric names in every batch): remember the valid ones.
+_VALID_KEYS: set[str] = set()
+_VALID_KEYS_LIMIT = 100_000
+
+
 def validate_key(key: str, path: str = "key", what: str = "Key") -> None:
     """Metric, param and tag keys: MLflow's character set, no path tricks, at most 250 characters."""
+    if key in _VALID_KEYS:
+        return
+    _check_key(key, path, what)
+    if len(_VALID_KEYS) >= _VALID_KEYS_LIMIT:
+        _VALID_KEYS.clear()
+    _VALID_KEYS.add(key)
+
+
+def _check_key(key: str, path: str, what: str) -> None:
     if not _KEY_RE.match(key):
         raise invalid(
             invalid_value_message(

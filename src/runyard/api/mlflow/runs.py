@@ -8,6 +8,7 @@ from starlette.responses import Response
 from runyard.api.http import ok, page_response, parse_json_body, parse_query
 from runyard.api.mlflow import messages as m
 from runyard.api.mlflow import render
+from runyard.api.mlflow.fields import as_double
 from runyard.api.routing import Endpoint, in_context, services
 from runyard.domain.entities import Dataset, ModelIO
 from runyard.domain.errors import invalid
@@ -100,7 +101,13 @@ async def log_metric(request: Request) -> Response:
         _run_id(body),
         metrics=[
             MetricIn(
-                body.key, body.value, body.timestamp, body.step, body.model_id, body.dataset_name, body.dataset_digest
+                body.key,
+                as_double(body.value, "value"),
+                body.timestamp,
+                body.step,
+                body.model_id,
+                body.dataset_name,
+                body.dataset_digest,
             )
         ],
         params=[],
@@ -117,8 +124,16 @@ async def log_batch(request: Request) -> Response:
         services(request).runs.log_batch,
         _run_id(body),
         metrics=[
-            MetricIn(x.key, x.value, x.timestamp, x.step, x.model_id, x.dataset_name, x.dataset_digest)
-            for x in body.metrics
+            MetricIn(
+                x.key,
+                x.value if isinstance(x.value, float) else as_double(x.value, f"metrics[{i}].value"),
+                x.timestamp,
+                x.step,
+                x.model_id,
+                x.dataset_name,
+                x.dataset_digest,
+            )
+            for i, x in enumerate(body.metrics)
         ],
         params=[(p.key, p.value) for p in body.params],
         tags=[(t.key, t.value) for t in body.tags],
