@@ -9,7 +9,6 @@ from __future__ import annotations
 import random
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
 
 from benchmarks.api import Api, parallel
 
@@ -99,14 +98,19 @@ def model_name(i: int) -> str:
 
 
 def seed_registry(api: Api, models: int, versions: int, workers: int) -> None:
-    """`models` registered models with `versions` versions each; EndpointMissing if unsupported."""
+    """`models` registered models with `versions` versions each; EndpointMissing if unsupported.
+
+    Sources are `runs:/<run>/…` URIs of one seeded run: Runyard refuses sources (such as `s3://…`)
+    that no run or logged model of the server contains; `mlflow server` accepts either.
+    """
     api.call("POST", "/registered-models/create", json={"name": model_name(0)}, missing_ok=True)
+    run_id = api.create_run(api.experiment("bench-registry"), "registry-source", BASE_TIME)
 
     def one(i: int) -> None:
         if i:
             api.call("POST", "/registered-models/create", json={"name": model_name(i)})
         for v in range(versions):
-            body: dict[str, Any] = {"name": model_name(i), "source": f"s3://bench-bucket/models/{i}/{v}"}
+            body = {"name": model_name(i), "source": f"runs:/{run_id}/models/{i}/{v}", "run_id": run_id}
             api.call("POST", "/model-versions/create", json=body)
 
     parallel(one, range(models), workers)

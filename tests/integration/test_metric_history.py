@@ -98,3 +98,31 @@ def test_sampled_history(tracking: ServerProcess, unique: str) -> None:
         assert too_many.status_code == 400
         unknown = http.get(url, params={"run_ids": "f" * 32, "metric_key": "loss"})
         assert unknown.status_code == 404
+
+
+def test_sampled_history_when_points_share_steps(tracking: ServerProcess, unique: str) -> None:
+    client = MlflowClient()
+    run = client.create_run(client.create_experiment(f"samestep-{unique}"))
+    rid = run.info.run_id
+    for start in range(0, 3000, 1000):
+        client.log_batch(rid, metrics=[Metric("s", float(i), 10_000 + i, 0) for i in range(start, start + 1000)])
+    with httpx.Client(base_url=tracking.url) as http:
+        url = "/api/2.0/mlflow/metrics/get-history-bulk-interval"
+        points = http.get(url, params={"run_ids": rid, "metric_key": "s", "max_results": 100}).json()["metrics"]
+    assert len(points) == 100
+    assert points[0]["timestamp"] == 10_000 and points[-1]["timestamp"] == 12_999
+    assert [p["timestamp"] for p in points] == sorted(p["timestamp"] for p in points)
+
+
+def test_sampled_history_of_sparse_steps(tracking: ServerProcess, unique: str) -> None:
+    client = MlflowClient()
+    run = client.create_run(client.create_experiment(f"sparse-{unique}"))
+    rid = run.info.run_id
+    client.log_batch(rid, metrics=[Metric("p", float(i), 1, i * 1000) for i in range(40)])
+    with httpx.Client(base_url=tracking.url) as http:
+        url = "/api/2.0/mlflow/metrics/get-history-bulk-interval"
+        points = http.get(url, params={"run_ids": rid, "metric_key": "p", "max_results": 100}).json()["metrics"]
+        assert [p["step"] for p in points] == [i * 1000 for i in range(40)]
+        few = http.get(url, params={"run_ids": rid, "metric_key": "p", "max_results": 5}).json()["metrics"]
+        steps = [p["step"] for p in few]
+        assert len(steps) == 5 and steps[0] == 0 and steps[-1] == 39_000

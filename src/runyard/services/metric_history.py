@@ -5,11 +5,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from sqlalchemy import Connection
+
 from runyard.domain import limits
 from runyard.domain.entities import Metric, Page
 from runyard.domain.errors import invalid
 from runyard.services.context import RequestContext
 from runyard.services.runs import RunService
+from runyard.store import metric_sampling as sampling
 from runyard.store import runs as run_store
 from runyard.store import search as search_sql
 from runyard.store.database import Database
@@ -93,8 +96,29 @@ class MetricHistoryService:
             if key_id is None:
                 return []
             for row in rows:
-                total = run_store.metric_count(conn, row.pk, key_id, start_step, end_step)
-                picks = evenly_spaced(total, count)
-                for p in run_store.metric_rows_at(conn, row.pk, key_id, start_step, end_step, picks):
+                for p in _sample(conn, row.pk, key_id, start_step, end_step, count):
                     out.append(RunMetric(row.info.run_uuid, Metric(key, p.value, p.timestamp, p.step)))
         return out
+
+
+def evenly_spaced_steps(lo: int, hi: int, count: int) -> list[int]:
+    """`count` target steps spread evenly over [lo, hi], both ends included."""
+    if count == 1:
+        return [hi]
+    stride = (hi - lo) / (count - 1)
+    return sorted({lo + round(i * stride) for i in range(count)})
+
+
+def _sample(
+    conn: Connection, pk: int, key_id: int, start_step: int | None, end_step: int | None, count: int
+) -> list[Metric]:
+    """At most `count` points of one series, first and last kept (see `store.metric_sampling`)."""
+    bounds = sampling.step_bounds(conn, pk, key_id, start_step, end_step)
+    if bounds is None:
+        return []
+    lo, hi = bounds
+    if hi - lo + 1 > count:
+        return sampling.points_at_steps(conn, pk, key_id, evenly_spaced_steps(lo, hi, count), hi)
+    # Few distinct steps (possibly many points each): evenly spaced positions of the whole series.
+    total = sampling.count_points(conn, pk, key_id, lo, hi)
+    return sampling.points_at_positions(conn, pk, key_id, lo, hi, evenly_spaced(total, count))

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, and_, delete, func, select, update
+from sqlalchemy import Connection, delete, select, update
 
 from runyard.domain.entities import Dataset, DatasetInput, Metric, ModelIO, Run, RunInfo
 from runyard.store import fastsql, schema
@@ -310,46 +310,6 @@ def metric_history(conn: Connection, pk: int, key_id: int, offset: int, limit: i
     )
     rows = fastsql.execute(conn, sql, (pk, key_id, 2**62 if limit is None else limit, offset)).fetchall()
     return [Metric("", _metric_value(v, n), ts, s) for v, n, ts, s in rows]
-
-
-def metric_count(conn: Connection, pk: int, key_id: int, start_step: int | None, end_step: int | None) -> int:
-    m = schema.metrics
-    cond = and_(m.c.run_id == pk, m.c.key_id == key_id)
-    if start_step is not None and end_step is not None:
-        cond = and_(cond, m.c.step >= start_step, m.c.step <= end_step)
-    return int(conn.execute(select(func.count()).select_from(m).where(cond)).scalar_one())
-
-
-def metric_rows_at(
-    conn: Connection,
-    pk: int,
-    key_id: int,
-    start_step: int | None,
-    end_step: int | None,
-    indices: Sequence[int],
-) -> list[Metric]:
-    """The points at the given positions of the (step, timestamp, value)-ordered series."""
-    m = schema.metrics
-    cond = and_(m.c.run_id == pk, m.c.key_id == key_id)
-    if start_step is not None and end_step is not None:
-        cond = and_(cond, m.c.step >= start_step, m.c.step <= end_step)
-    numbered = (
-        select(
-            m.c.value,
-            m.c.is_nan,
-            m.c.timestamp,
-            m.c.step,
-            (func.row_number().over(order_by=(m.c.step, m.c.timestamp, m.c.value, m.c.is_nan)) - 1).label("rn"),
-        )
-        .where(cond)
-        .subquery()
-    )
-    stmt = (
-        select(numbered.c.value, numbered.c.is_nan, numbered.c.timestamp, numbered.c.step)
-        .where(numbered.c.rn.in_(list(indices)))
-        .order_by(numbered.c.rn)
-    )
-    return [Metric("", _metric_value(v, n), ts, s) for v, n, ts, s in conn.execute(stmt)]
 
 
 def set_lifecycle(conn: Connection, pk: int, stage: str, deleted_time: int | None) -> None:
