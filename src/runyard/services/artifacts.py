@@ -25,7 +25,10 @@ class ArtifactService:
         self._root = root
         self._backends: dict[str, ArtifactBackend] = {}
         self._lock = threading.Lock()
-        self.multipart_enabled = True
+        # Advertised in server-info: clients then split big uploads into parts. A local folder
+        # gains nothing from that (parts are re-assembled by copying), so plain streamed PUTs are
+        # faster; the multipart endpoints still work for clients that insist.
+        self.multipart_enabled = False
 
     def backend(self, ctx: RequestContext) -> ArtifactBackend:
         workspace = ctx.workspace
