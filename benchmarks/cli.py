@@ -89,6 +89,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         log("interrupted: servers stopped; writing the rows measured so far")
         status = 130
+    except Exception:
+        log(f"benchmark failed (servers stopped):\n{traceback.format_exc()}")
+        status = 1
     meta["elapsed_s"] = round(time.monotonic() - began, 1)
     print(table(rows))
     print(f"\nmachine: {meta['machine']}; load before/after: {meta['load_before']} / {meta['load_after']}")

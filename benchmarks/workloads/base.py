@@ -28,8 +28,8 @@ class Target:
     url: str
     server: ManagedServer | None = None
     state: dict[str, Any] = field(default_factory=dict)  # data seeded by one workload, reused by others
-    _api: Api | None = None
-    _client: MlflowClient | None = None
+    _api: Api | None = field(default=None, init=False, repr=False)
+    _client: MlflowClient | None = field(default=None, init=False, repr=False)
 
     @property
     def is_stub(self) -> bool:
