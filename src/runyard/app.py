@@ -20,7 +20,7 @@ from runyard.api.mlflow import (
     server_info,
     workspaces,
 )
-from runyard.api.routing import mount
+from runyard.api.routing import StaticFirstRouter, mount
 from runyard.api.workspace_url import WorkspaceUrlMiddleware
 from runyard.config import Settings
 from runyard.services.container import Services
@@ -61,5 +61,6 @@ def create_app(settings: Settings | None = None) -> Starlette:
         middleware=[Middleware(WorkspaceUrlMiddleware)],
         lifespan=lifespan,
     )
+    app.router = StaticFirstRouter(app.router.routes, lifespan=lifespan)
     app.state.services = services
     return app

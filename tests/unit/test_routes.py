@@ -19,3 +19,35 @@ def test_every_mlflow_route_is_served_under_both_prefixes() -> None:
     for path in paths:
         if path.startswith("/api/"):
             assert "/ajax-api/" + path.removeprefix("/api/") in paths
+
+
+def test_static_first_router_dispatches_like_starlette() -> None:
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import PlainTextResponse
+    from starlette.testclient import TestClient
+
+    from runyard.api.routing import StaticFirstRouter
+
+    async def get_handler(_r: Request) -> PlainTextResponse:
+        return PlainTextResponse("get")
+
+    async def post_handler(_r: Request) -> PlainTextResponse:
+        return PlainTextResponse("post")
+
+    async def item(r: Request) -> PlainTextResponse:
+        return PlainTextResponse(f"item {r.path_params['name']}")
+
+    table = [
+        Route("/x", get_handler, methods=["GET"]),
+        Route("/x", post_handler, methods=["POST"]),
+        Route("/items/{name}", item, methods=["GET"]),
+    ]
+    app = Starlette()
+    app.router = StaticFirstRouter(table)
+    client = TestClient(app)
+    assert client.get("/x").text == "get"
+    assert client.post("/x").text == "post"
+    assert client.put("/x").status_code == 405
+    assert client.get("/items/abc").text == "item abc"
+    assert client.get("/nothing").status_code == 404
