@@ -76,12 +76,15 @@ async def parse_json_body(request: Request, model: type[M], limit: int = MAX_JSO
     if not body.strip():
         body = EMPTY_JSON
     try:
-        data = orjson.loads(body)
-    except orjson.JSONDecodeError as e:
-        raise invalid(f"Malformed JSON in request body: {e}") from None
-    if not isinstance(data, dict):
-        raise invalid("Request body must be a JSON object.")
-    return validate(model, data)
+        # pydantic-core parses and validates in one pass (no intermediate Python dicts).
+        return model.model_validate_json(body)
+    except ValidationError as e:
+        first = e.errors(include_url=False)[0]
+        if first["type"] == "json_invalid":
+            raise invalid(f"Malformed JSON in request body: {first['msg']}") from None
+        if not first["loc"] and first["type"] in ("model_type", "model_attributes_type", "dict_type"):
+            raise invalid("Request body must be a JSON object.") from None
+        raise _to_mlflow_error(e) from None
 
 
 def parse_query(request: Request, model: type[M]) -> M:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from sqlalchemy import Connection
 
@@ -40,8 +41,9 @@ from runyard.store.keys import KeyRegistry
 from runyard.store.runs import RunRow
 
 
-@dataclass(frozen=True)
-class MetricIn:
+class MetricIn(NamedTuple):
+    """One metric point of a logging request (a tuple: a batch builds a thousand of these)."""
+
     key: str
     value: float
     timestamp: int
