@@ -5,7 +5,6 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import NamedTuple
 
 from sqlalchemy import Connection
 
@@ -40,17 +39,9 @@ from runyard.store.database import Database
 from runyard.store.keys import KeyRegistry
 from runyard.store.runs import RunRow
 
-
-class MetricIn(NamedTuple):
-    """One metric point of a logging request (a tuple: a batch builds a thousand of these)."""
-
-    key: str
-    value: float
-    timestamp: int
-    step: int
-    model_id: str | None = None
-    dataset_name: str | None = None
-    dataset_digest: str | None = None
+# One metric point of a logging request: (key, value, timestamp, step, model_id, dataset_name,
+# dataset_digest). A plain tuple, because a batch builds a thousand of them per request.
+MetricIn = tuple[str, float, int, int, "str | None", "str | None", "str | None"]
 
 
 @dataclass(frozen=True)
@@ -208,7 +199,7 @@ class RunService:
         """Validate everything first, then write everything in one transaction (or nothing)."""
         validate_batch_sizes(len(metrics), len(params), len(tags))
         for i, m in enumerate(metrics):
-            validate_metric(m.key, m.value, m.timestamp, "" if single else f"metrics[{i}]")
+            validate_metric(m[0], m[1], m[2], "" if single else f"metrics[{i}]")
         checked_params = [
             _validated_param(k, v, "key" if single else f"params[{i}].key") for i, (k, v) in enumerate(params)
         ]
@@ -216,7 +207,7 @@ class RunService:
         checked_tags = [_validated_tag(k, v, "" if single else f"tags[{i}]") for i, (k, v) in enumerate(tags)]
 
         key_ids = self._keys.ids_for(
-            [m.key for m in metrics] + [k for k, _ in checked_params] + [k for k, _ in checked_tags]
+            [m[0] for m in metrics] + [k for k, _ in checked_params] + [k for k, _ in checked_tags]
         )
         with self._db.write() as conn:
             row = self._require_active(conn, ctx, run_id)
@@ -237,25 +228,18 @@ class RunService:
                     run_store.update_info(conn, row.pk, name=names[-1])
             if metrics:
                 run_store.insert_metrics(
-                    conn, row.pk, [(key_ids[m.key], m.value, m.timestamp, m.step) for m in metrics]
+                    conn, row.pk, [(key_ids[key], value, ts, step) for key, value, ts, step, *_ in metrics]
                 )
-                linked = [(m, m.model_id) for m in metrics if m.model_id]
+                linked = [m for m in metrics if m[4]]
                 if linked:
                     self._logged_models.record_metrics(
                         conn,
                         ctx,
                         row.pk,
                         [
-                            ModelMetricIn(
-                                model_id,
-                                key_ids[m.key],
-                                m.value,
-                                m.timestamp,
-                                m.step,
-                                m.dataset_name,
-                                m.dataset_digest,
-                            )
-                            for m, model_id in linked
+                            ModelMetricIn(model_id, key_ids[key], value, ts, step, ds_name, ds_digest)
+                            for key, value, ts, step, model_id, ds_name, ds_digest in linked
+                            if model_id
                         ],
                     )
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -100,7 +102,7 @@ async def log_metric(request: Request) -> Response:
         services(request).runs.log_batch,
         _run_id(body),
         metrics=[
-            MetricIn(
+            (
                 body.key,
                 as_double(body.value, "value"),
                 body.timestamp,
@@ -117,24 +119,36 @@ async def log_metric(request: Request) -> Response:
     return ok()
 
 
+def _points(metrics: list[m.MetricMessage]) -> list[MetricIn]:
+    points: list[MetricIn] = []
+    for i, x in enumerate(metrics):
+        value = x["value"]
+        if not isinstance(value, float):
+            value = as_double(value, f"metrics[{i}].value")
+        get = x.get
+        points.append(
+            cast(
+                MetricIn,
+                (
+                x["key"],
+                value,
+                x["timestamp"],
+                get("step", 0),
+                get("model_id"),
+                get("dataset_name"),
+                get("dataset_digest"),
+            )
+        )
+    return points
+
+
 async def log_batch(request: Request) -> Response:
     body = await parse_json_body(request, m.LogBatch, limit=MAX_BATCH_REQUEST_BYTES)
     await in_context(
         request,
         services(request).runs.log_batch,
         _run_id(body),
-        metrics=[
-            MetricIn(
-                x.key,
-                x.value if isinstance(x.value, float) else as_double(x.value, f"metrics[{i}].value"),
-                x.timestamp,
-                x.step,
-                x.model_id,
-                x.dataset_name,
-                x.dataset_digest,
-            )
-            for i, x in enumerate(body.metrics)
-        ],
+        metrics=_points(body.metrics),
         params=[(p.key, p.value) for p in body.params],
         tags=[(t.key, t.value) for t in body.tags],
     )
