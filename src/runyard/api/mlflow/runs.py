@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import cast
-
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -120,25 +118,15 @@ async def log_metric(request: Request) -> Response:
 
 
 def _points(metrics: list[m.MetricMessage]) -> list[MetricIn]:
+    """log-batch `metrics[]` as the service's point tuples (doubles written as strings converted)."""
     points: list[MetricIn] = []
     for i, x in enumerate(metrics):
         value = x["value"]
         if not isinstance(value, float):
             value = as_double(value, f"metrics[{i}].value")
-        get = x.get
-        points.append(
-            cast(
-                MetricIn,
-                (
-                x["key"],
-                value,
-                x["timestamp"],
-                get("step", 0),
-                get("model_id"),
-                get("dataset_name"),
-                get("dataset_digest"),
-            )
-        )
+        step: int = x.get("step", 0)
+        model_id: str | None = x.get("model_id")
+        points.append((x["key"], value, x["timestamp"], step, model_id, x.get("dataset_name"), x.get("dataset_digest")))
     return points
 
 
