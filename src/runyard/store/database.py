@@ -28,6 +28,9 @@ SQLITE_PRAGMAS = (
     "PRAGMA temp_store=MEMORY",
     "PRAGMA cache_size=-65536",
     "PRAGMA mmap_size=268435456",
+    # Checkpoint (and fsync) the WAL every ~16 MiB rather than every 4 MiB: fewer stalls under ingest.
+    "PRAGMA wal_autocheckpoint=4000",
+    "PRAGMA journal_size_limit=67108864",
 )
 
 
