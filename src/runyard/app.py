@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -46,6 +47,10 @@ def routes() -> list[BaseRoute]:
 def create_app(settings: Settings | None = None) -> Starlette:
     """The application for one server process (worker processes call this with no argument)."""
     settings = settings or Settings.from_env()
+    # Database calls release the GIL and must get it back quickly: with the default 5 ms switch
+    # interval, the event loop thread (parsing the next requests) keeps the thread that holds the
+    # SQLite write lock waiting, and every other writer waits behind it.
+    sys.setswitchinterval(0.0005)
     services = Services.build(settings)
 
     @asynccontextmanager
