@@ -10,6 +10,7 @@ from pathlib import Path
 
 import httpx
 import mlflow
+import mlflow.pyfunc
 import pytest
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
@@ -271,3 +272,25 @@ def test_cli_administration(tmp_path: Path) -> None:
     assert "holds 1 experiments" in runyard("delete", "research", ok=False).stderr
     runyard("delete", "research", "--force")
     assert "research" not in runyard("list").stdout
+
+
+class _Doubler(mlflow.pyfunc.PythonModel):  # type: ignore[misc,name-defined]
+    def predict(self, context: object, model_input: list[float], params: object = None) -> list[float]:
+        return [2 * x for x in model_input]
+
+
+def test_url_form_logs_registers_and_loads_models(workspaces: tuple[str, str], tracking: ServerProcess) -> None:
+    _, b = workspaces
+    mlflow.set_workspace(None)
+    mlflow.set_tracking_uri(f"{tracking.url}/w/{b}")
+    try:
+        mlflow.set_experiment("models-via-url")
+        with mlflow.start_run():
+            info = mlflow.pyfunc.log_model(name="model", python_model=_Doubler(), registered_model_name="doubler")
+        assert mlflow.pyfunc.load_model(info.model_uri).predict([1.0, 2.0]) == [2.0, 4.0]
+        assert mlflow.pyfunc.load_model("models:/doubler/1").predict([3.0]) == [6.0]
+    finally:
+        mlflow.set_tracking_uri(tracking.url)
+    # The model lives in workspace b only.
+    assert [m.name for m in _in(b).search_registered_models(filter_string="name = 'doubler'")] == ["doubler"]
+    assert _in(None).search_registered_models(filter_string="name = 'doubler'") == []
