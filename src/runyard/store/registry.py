@@ -11,7 +11,7 @@ Version numbers come from the model row's `last_version` counter (see `allocate_
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -458,15 +458,21 @@ def _model_tag(key: str) -> Select[Any]:
 
 def model_ordering(order: Sequence[OrderKey]) -> list[Any]:
     """ORDER BY for registered models: the requested keys, then name (MLflow's tie-breaker), then id."""
-    clauses: list[Any] = []
-    for o in order:
-        column = _MODEL_ATTRIBUTES[o.key] if o.entity == "attribute" and o.key in _MODEL_ATTRIBUTES else None
-        if column is None:
-            raise invalid(f"Invalid order by key '{o.key}' specified.")
-        clauses.append(column.asc() if o.ascending else column.desc())
+    clauses = _requested_order(order, _MODEL_ATTRIBUTES)
     if not any(o.key == "name" for o in order):
         clauses.append(_RM.c.name.asc())
     clauses.append(_RM.c.id.asc())
+    return clauses
+
+
+def _requested_order(order: Sequence[OrderKey], attributes: Mapping[str, Any]) -> list[Any]:
+    """The ORDER BY terms the client asked for (attributes only)."""
+    clauses: list[Any] = []
+    for o in order:
+        column = attributes.get(o.key) if o.entity == "attribute" else None
+        if column is None:
+            raise invalid(f"Invalid order by key '{o.key}' specified.")
+        clauses.append(column.asc() if o.ascending else column.desc())
     return clauses
 
 
@@ -525,12 +531,7 @@ def _version_tag(key: str) -> Select[Any]:
 
 def version_ordering(order: Sequence[OrderKey]) -> list[Any]:
     """ORDER BY for versions: the requested keys, then name ascending and version descending."""
-    clauses: list[Any] = []
-    for o in order:
-        column = _VERSION_ATTRIBUTES[o.key] if o.entity == "attribute" and o.key in _VERSION_ATTRIBUTES else None
-        if column is None:
-            raise invalid(f"Invalid order by key '{o.key}' specified.")
-        clauses.append(column.asc() if o.ascending else column.desc())
+    clauses = _requested_order(order, _VERSION_ATTRIBUTES)
     if not any(o.key == "name" for o in order):
         clauses.append(_RM.c.name.asc())
     if not any(o.key == "version_number" for o in order):
