@@ -1,0 +1,1 @@
+"""Runyard test suite: unit tests and integration tests against live servers."""

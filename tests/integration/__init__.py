@@ -1,0 +1,1 @@
+"""Integration tests: the real mlflow client (and raw HTTP) against live Runyard servers."""

@@ -1,0 +1,1 @@
+"""Unit tests: rules, parsers and stores in-process."""
