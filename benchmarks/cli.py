@@ -47,9 +47,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--quick", action="store_true", help="reduced sizes (CI smoke test, < 3 minutes on SQLite)")
     p.add_argument("--backends", default="sqlite", help="comma-separated: sqlite,postgres (default: sqlite)")
     p.add_argument("--workloads", default=",".join(ALL), help="comma-separated subset of " + ",".join(ALL))
+    p.add_argument(
+        "--servers",
+        default="mlflow,runyard",
+        help="comma-separated: mlflow,runyard (default both; one alone is for profiling, no ratio is printed)",
+    )
     p.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"JSON results (default: {DEFAULT_OUT})")
     args = p.parse_args(argv)
     args.backend_list = [b.strip() for b in args.backends.split(",") if b.strip()]
+    args.server_list = [s.strip() for s in args.servers.split(",") if s.strip()]
     args.workload_list = [w.strip().upper() for w in args.workloads.split(",") if w.strip()]
     unknown = [w for w in args.workload_list if w not in ALL]
     if unknown:
@@ -57,6 +63,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     bad = [b for b in args.backend_list if b not in ("sqlite", "postgres")]
     if bad:
         p.error(f"unknown backends {bad}; choose from sqlite, postgres")
+    if not args.server_list or any(s not in ("mlflow", "runyard") for s in args.server_list):
+        p.error("--servers takes mlflow, runyard or both")
     return args
 
 
@@ -84,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         for backend in args.backend_list:
             meta["load_before"][backend] = _load()
-            run_backend(backend, sizes, workloads, meta, rows)
+            run_backend(backend, sizes, workloads, args.server_list, meta, rows)
             meta["load_after"][backend] = _load()
     except KeyboardInterrupt:
         log("interrupted: servers stopped; writing the rows measured so far")
@@ -101,13 +109,22 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run_backend(
-    backend: str, sizes: Sizes, workloads: list[type[Workload]], meta: dict[str, Any], rows: list[Row]
+    backend: str,
+    sizes: Sizes,
+    workloads: list[type[Workload]],
+    server_names: list[str],
+    meta: dict[str, Any],
+    rows: list[Row],
 ) -> None:
     """Start both servers and the stub on a fresh `backend`, run `workloads`, append to `rows`."""
     with tempfile.TemporaryDirectory(prefix=f"runyard-bench-{backend}-") as tmp, ExitStack() as stack:
         scratch = Path(tmp)
         uris = stack.enter_context(backend_uris(backend, scratch))
-        servers = [mlflow_server(scratch / "mlflow", uris.mlflow), runyard_server(scratch / "runyard", uris.runyard)]
+        servers = []
+        if "mlflow" in server_names:
+            servers.append(mlflow_server(scratch / "mlflow", uris.mlflow))
+        if "runyard" in server_names:
+            servers.append(runyard_server(scratch / "runyard", uris.runyard))
         for server in servers:
             stack.callback(server.stop)
         _start_all(servers)
@@ -265,6 +282,7 @@ def machine_meta(args: argparse.Namespace, sizes: Sizes) -> dict[str, Any]:
         "runyard_commit": _run(["git", "rev-parse", "--short", "HEAD"]) + dirty,
         "quick": bool(args.quick),
         "backends": args.backend_list,
+        "servers_compared": args.server_list,
         "workloads": args.workload_list,
         "sizes": sizes.to_json(),
         "load_before": {},

@@ -176,3 +176,49 @@ def test_non_finite_values_are_accepted_in_proto_json_form(http: httpx.Client, r
         assert resp.status_code == 200, resp.text
     history = http.get(f"{API}/metrics/get-history", params={"run_id": run_id, "metric_key": "v"}).json()["metrics"]
     assert [m["value"] for m in history] == ["NaN", "Infinity", "-Infinity"]
+
+
+def test_metric_writes_with_known_keys_keep_the_error_contract(http: httpx.Client, unique: str) -> None:
+    """Once a key is known, metrics-only writes take the grouped SQLite path: same rules, same errors."""
+    exp = http.post(f"{API}/experiments/create", json={"name": f"known-keys-{unique}"}).json()["experiment_id"]
+    live, gone = (
+        http.post(f"{API}/runs/create", json={"experiment_id": exp}).json()["run"]["info"]["run_id"] for _ in range(2)
+    )
+    point = {"key": "known", "value": 1.0, "timestamp": 1, "step": 0}
+    assert http.post(f"{API}/runs/log-batch", json={"run_id": live, "metrics": [point]}).status_code == 200
+    assert http.post(f"{API}/runs/delete", json={"run_id": gone}).status_code == 200
+
+    assert_error(
+        http.post(f"{API}/runs/log-metric", json={"run_id": gone, **point}),
+        400,
+        "INVALID_PARAMETER_VALUE",
+        "must be in the 'active' state",
+    )
+    assert_error(
+        http.post(f"{API}/runs/log-batch", json={"run_id": "f" * 32, "metrics": [point]}),
+        404,
+        "RESOURCE_DOES_NOT_EXIST",
+        "f" * 32,
+    )
+    negative = {**point, "timestamp": -5}
+    assert_error(
+        http.post(f"{API}/runs/log-batch", json={"run_id": live, "metrics": [point, negative]}),
+        400,
+        "INVALID_PARAMETER_VALUE",
+        "metrics[1].timestamp",
+    )
+    assert_error(
+        http.post(f"{API}/runs/log-metric", json={"run_id": live, **negative}),
+        400,
+        "INVALID_PARAMETER_VALUE",
+        "timestamp",
+    )
+    history = http.get(f"{API}/metrics/get-history", params={"run_id": live, "metric_key": "known"}).json()
+    assert [m["timestamp"] for m in history["metrics"]] == [1]  # nothing of the refused requests was written
+    other = f"ws-{unique}"[:40].lower()
+    assert http.post("/api/3.0/mlflow/workspaces", json={"name": other}).status_code == 201
+    assert_error(
+        http.post(f"{API}/runs/log-metric", json={"run_id": live, **point}, headers={"X-MLFLOW-WORKSPACE": other}),
+        404,
+        "RESOURCE_DOES_NOT_EXIST",
+    )

@@ -60,11 +60,19 @@ def services(request: Request) -> Any:
     return request.app.state.services
 
 
-def resolve_context(request: Request) -> RequestContext:
+def _workspace_name(request: Request) -> str | None:
     """The workspace a request addresses: the URL form (set by middleware) or the MLflow header."""
-    name = request.scope.get(WORKSPACE_SCOPE_KEY) or request.headers.get(WORKSPACE_HEADER)
-    workspace = services(request).workspaces.resolve(name)
-    return RequestContext(workspace=workspace)
+    return request.scope.get(WORKSPACE_SCOPE_KEY) or request.headers.get(WORKSPACE_HEADER)
+
+
+def resolve_context(request: Request) -> RequestContext:
+    return RequestContext(workspace=services(request).workspaces.resolve(_workspace_name(request)))
+
+
+def cached_context(request: Request) -> RequestContext | None:
+    """The request context if resolving it needs no database access (so it may run on the event loop)."""
+    workspace = services(request).workspaces.cached(_workspace_name(request))
+    return None if workspace is None else RequestContext(workspace=workspace)
 
 
 async def in_context(request: Request, fn: Callable[..., R], *args: Any, **kwargs: Any) -> R:

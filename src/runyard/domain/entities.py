@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Final, Generic, TypeVar
+from typing import Final, Generic, NamedTuple, TypeVar
 
 T = TypeVar("T")
 
@@ -56,8 +56,10 @@ class RunInfo:
     lifecycle_stage: str
 
 
-@dataclass(frozen=True)
-class Metric:
+class Metric(NamedTuple):
+    """One metric point. A named tuple: histories hold 100,000 of them, and a tuple is built
+    several times faster than a frozen dataclass."""
+
     key: str
     value: float
     timestamp: int

@@ -6,6 +6,7 @@ import json
 import posixpath
 import re
 from collections.abc import Sequence
+from typing import Any
 
 from runyard.domain import limits
 from runyard.domain.errors import invalid
@@ -88,6 +89,18 @@ def validate_metric(key: str, value: float, timestamp: int, path: str = "") -> N
                 f"metric '{key}' (value={value}). Timestamp must be a nonnegative long (64-bit integer)",
             )
         )
+
+
+def validate_metrics(metrics: Sequence[tuple[Any, ...]], single: bool = False) -> None:
+    """`validate_metric` for (key, value, timestamp, ...) points, paths `metrics[i]` (or none if `single`).
+
+    The common case — keys seen before, timestamps not negative — is checked in one pass without
+    building a path for every point.
+    """
+    if all(m[0] in _VALID_KEYS and m[2] >= 0 for m in metrics):
+        return
+    for i, m in enumerate(metrics):
+        validate_metric(m[0], m[1], m[2], "" if single else f"metrics[{i}]")
 
 
 def validate_run_id(run_id: str, path: str = "run_id") -> None:

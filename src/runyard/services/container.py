@@ -16,6 +16,7 @@ from runyard.services.runs import RunService
 from runyard.services.workspaces import WorkspaceService
 from runyard.store.database import Database
 from runyard.store.keys import KeyRegistry
+from runyard.store.point_writer import PointWriter
 
 
 @dataclass
@@ -31,15 +32,18 @@ class Services:
     logged_models: LoggedModelService
     registered_models: RegisteredModelService
     model_versions: ModelVersionService
+    point_writer: PointWriter | None
 
     @classmethod
     def build(cls, settings: Settings) -> Services:
-        db = Database(settings.database_url)
+        db = Database(settings.database_url, background_checkpoints=True)
         keys = KeyRegistry(db)
         experiments = ExperimentService(db)
         artifacts = ArtifactService(settings.artifact_root)
         logged_models = LoggedModelService(db, keys, experiments, artifacts)
-        runs = RunService(db, keys, experiments, logged_models)
+        # SQLite has one writer: metrics-only writes are grouped by one thread (see `point_writer`).
+        point_writer = PointWriter(db) if db.is_sqlite else None
+        runs = RunService(db, keys, experiments, logged_models, point_writer)
         return cls(
             settings=settings,
             db=db,
@@ -52,7 +56,10 @@ class Services:
             logged_models=logged_models,
             registered_models=RegisteredModelService(db),
             model_versions=ModelVersionService(db, keys),
+            point_writer=point_writer,
         )
 
     def close(self) -> None:
+        if self.point_writer is not None:
+            self.point_writer.stop()
         self.db.dispose()

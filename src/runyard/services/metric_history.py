@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from sqlalchemy import Connection
 
@@ -19,8 +19,7 @@ from runyard.store.database import Database
 from runyard.store.keys import KeyRegistry
 
 
-@dataclass(frozen=True)
-class RunMetric:
+class RunMetric(NamedTuple):
     run_id: str
     metric: Metric
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass
+from functools import partial
 
 from sqlalchemy import Connection
 
@@ -28,7 +30,7 @@ from runyard.domain.validation import (
     validate_batch_sizes,
     validate_key,
     validate_length,
-    validate_metric,
+    validate_metrics,
     validate_unique_param_keys,
 )
 from runyard.services.context import RequestContext, now_ms
@@ -37,7 +39,25 @@ from runyard.services.logged_models import LoggedModelService, ModelMetricIn
 from runyard.store import runs as run_store
 from runyard.store.database import Database
 from runyard.store.keys import KeyRegistry
+from runyard.store.point_writer import PointWriter
 from runyard.store.runs import RunRow
+
+
+def _visible(ctx: RequestContext, run_id: str, row: RunRow | None) -> RunRow:
+    if row is None or row.workspace_id != ctx.workspace.id:
+        raise not_found(f"Run with id={run_id} not found")
+    return row
+
+
+def _writable(ctx: RequestContext, run_id: str, row: RunRow) -> RunRow:
+    if row.info.lifecycle_stage != ACTIVE:
+        raise invalid(f"The run {run_id} must be in the 'active' state. Current state is {row.info.lifecycle_stage}.")
+    return row
+
+
+def _check_writable(ctx: RequestContext, run_id: str, row: RunRow | None) -> None:
+    _writable(ctx, run_id, _visible(ctx, run_id, row))
+
 
 # One metric point of a logging request: (key, value, timestamp, step, model_id, dataset_name,
 # dataset_digest). A plain tuple, because a batch builds a thousand of them per request.
@@ -57,8 +77,11 @@ class RunService:
         keys: KeyRegistry,
         experiments: ExperimentService,
         logged_models: LoggedModelService,
+        points: PointWriter | None = None,
     ) -> None:
+        """`points`: the metric point writer, on SQLite (None: every write goes through `log_batch`)."""
         self._db = db
+        self._points = points
         self._keys = keys
         self._experiments = experiments
         self._logged_models = logged_models
@@ -69,18 +92,10 @@ class RunService:
         """The run if it exists in the caller's workspace, else RESOURCE_DOES_NOT_EXIST."""
         if not run_id:
             raise invalid("Missing value for required parameter 'run_id'.")
-        row = run_store.get(conn, run_id)
-        if row is None or row.workspace_id != ctx.workspace.id:
-            raise not_found(f"Run with id={run_id} not found")
-        return row
+        return _visible(ctx, run_id, run_store.get(conn, run_id))
 
     def _require_active(self, conn: Connection, ctx: RequestContext, run_id: str) -> RunRow:
-        row = self.require(conn, ctx, run_id)
-        if row.info.lifecycle_stage != ACTIVE:
-            raise invalid(
-                f"The run {run_id} must be in the 'active' state. Current state is {row.info.lifecycle_stage}."
-            )
-        return row
+        return _writable(ctx, run_id, self.require(conn, ctx, run_id))
 
     def get(self, ctx: RequestContext, run_id: str) -> Run:
         with self._db.read() as conn:
@@ -198,19 +213,21 @@ class RunService:
     ) -> None:
         """Validate everything first, then write everything in one transaction (or nothing)."""
         validate_batch_sizes(len(metrics), len(params), len(tags))
-        for i, m in enumerate(metrics):
-            validate_metric(m[0], m[1], m[2], "" if single else f"metrics[{i}]")
+        validate_metrics(metrics, single)
         checked_params = [
             _validated_param(k, v, "key" if single else f"params[{i}].key") for i, (k, v) in enumerate(params)
         ]
         validate_unique_param_keys([k for k, _ in checked_params])
         checked_tags = [_validated_tag(k, v, "" if single else f"tags[{i}]") for i, (k, v) in enumerate(tags)]
 
-        key_ids = self._keys.ids_for(
-            [m[0] for m in metrics] + [k for k, _ in checked_params] + [k for k, _ in checked_tags]
-        )
+        names = [m[0] for m in metrics] + [k for k, _ in checked_params] + [k for k, _ in checked_tags]
+        key_ids = self._keys.cached_ids(names)
+        points = run_store.prepare_points(metrics, key_ids) if key_ids is not None else None
         with self._db.write() as conn:
             row = self._require_active(conn, ctx, run_id)
+            if key_ids is None:  # new names: interned in this transaction, cached once it committed
+                key_ids = self._keys.ids_within(conn, names)
+                points = run_store.prepare_points(metrics, key_ids)
             if checked_params:
                 wanted = {key_ids[k]: (k, v) for k, v in checked_params}
                 stored = run_store.insert_params(conn, row.pk, [(key_ids[k], v) for k, v in checked_params])
@@ -226,10 +243,8 @@ class RunService:
                 names = [v for k, v in checked_tags if k == RUN_NAME_TAG]
                 if names:
                     run_store.update_info(conn, row.pk, name=names[-1])
-            if metrics:
-                run_store.insert_metrics(
-                    conn, row.pk, [(key_ids[key], value, ts, step) for key, value, ts, step, *_ in metrics]
-                )
+            if metrics and points is not None:
+                run_store.insert_points(conn, row.pk, points)
                 linked = [m for m in metrics if m[4]]
                 if linked:
                     self._logged_models.record_metrics(
@@ -242,6 +257,27 @@ class RunService:
                             if model_id
                         ],
                     )
+        self._keys.remember(key_ids)
+
+    def queue_metrics(
+        self, ctx: RequestContext, run_id: str, metrics: Sequence[MetricIn], *, single: bool = False
+    ) -> Future[None] | None:
+        """Metrics-only logging through the point writer, without a service thread (see `point_writer`).
+
+        Validates like `log_batch` (raising its errors here) and returns a future that completes
+        when the points are committed. Returns None when this path does not apply — no point
+        writer (PostgreSQL), points linked to a logged model, or a key this process has not
+        interned yet (that needs a write) — and the caller uses `log_batch`.
+        """
+        if self._points is None or not run_id or any(m[4] for m in metrics):
+            return None
+        key_ids = self._keys.cached_ids([m[0] for m in metrics])
+        if key_ids is None:
+            return None
+        validate_batch_sizes(len(metrics), 0, 0)
+        validate_metrics(metrics, single)
+        points = run_store.prepare_points(metrics, key_ids)
+        return self._points.submit(run_id, points, partial(_check_writable, ctx, run_id))
 
     def log_inputs(
         self,

@@ -54,6 +54,11 @@ class WorkspaceService:
             self._cache[name] = (time.monotonic() + _CACHE_SECONDS, workspace)
         return workspace
 
+    def cached(self, name: str | None) -> Workspace | None:
+        """The workspace `resolve` would answer, if it can do so without the database; else None."""
+        hit = self._cache.get((name or "").strip() or DEFAULT_WORKSPACE)
+        return hit[1] if hit and hit[0] > time.monotonic() else None
+
     def _forget(self, name: str) -> None:
         with self._lock:
             self._cache.pop(name, None)

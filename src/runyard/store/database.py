@@ -2,20 +2,24 @@
 
 Services open exactly one transaction per use case through `Database.write()` or `Database.read()`.
 On SQLite a write transaction starts with `BEGIN IMMEDIATE`, so concurrent writers queue on the
-database lock (with a busy timeout) instead of failing half-way when a read lock cannot be upgraded.
+database lock (with a busy timeout) instead of failing half-way when a read lock cannot be upgraded,
+and this process's concurrent writes share transactions (`group_commit`): one commit per burst.
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
+
+from runyard.store.checkpointer import BACKSTOP_PAGES, Checkpointer
+from runyard.store.group_commit import GroupCommitter
 
 SQLITE_PRAGMAS = (
     "PRAGMA journal_mode=WAL",
@@ -29,6 +33,7 @@ SQLITE_PRAGMAS = (
     "PRAGMA cache_size=-65536",
     "PRAGMA mmap_size=268435456",
     # Checkpoint (and fsync) the WAL every ~16 MiB rather than every 4 MiB: fewer stalls under ingest.
+    # A server process raises this further and checkpoints in the background (`checkpointer`).
     "PRAGMA wal_autocheckpoint=4000",
     "PRAGMA journal_size_limit=67108864",
 )
@@ -37,13 +42,22 @@ SQLITE_PRAGMAS = (
 class Database:
     """An engine plus the transaction scopes the services use."""
 
-    def __init__(self, url: str, *, pool: bool = True) -> None:
+    def __init__(self, url: str, *, pool: bool = True, background_checkpoints: bool = False) -> None:
+        """`background_checkpoints`: for a long-lived server process on a SQLite file (see `checkpointer`)."""
         self.url = make_url(url)
         self.dialect = self.url.get_backend_name()
-        self.engine: Engine = _create_engine(url, self.dialect, pool=pool)
-        # SQLite has one writer at a time. Queueing this process's writers on a lock keeps them off
-        # SQLite's busy handler, which sleeps in growing steps while the file is locked.
-        self._write_lock = threading.Lock() if self.dialect == "sqlite" else None
+        database = self.url.database
+        self._checkpointer: Checkpointer | None = None
+        if background_checkpoints and self.dialect == "sqlite" and database and database != ":memory:":
+            self._checkpointer = Checkpointer(database)
+        autocheckpoint = BACKSTOP_PAGES if self._checkpointer else None
+        self.engine: Engine = _create_engine(url, self.dialect, pool=pool, autocheckpoint=autocheckpoint)
+        if self._checkpointer:
+            self._checkpointer.start()
+        # SQLite has one writer at a time. Queueing this process's writers in the group committer keeps
+        # them off SQLite's busy handler (which sleeps in growing steps while the file is locked) and
+        # lets a burst of them share one commit.
+        self._group = GroupCommitter(self.engine) if self.dialect == "sqlite" else None
         self._local = threading.local()
 
     @property
@@ -55,16 +69,16 @@ class Database:
         """One read-write transaction: committed on success, rolled back on any exception."""
         if getattr(self._local, "writing", False):
             raise RuntimeError("nested write transaction: it would wait for the one this thread holds")
-        lock = self._write_lock or nullcontext()
-        with lock, self.engine.connect() as conn:
-            conn.info["immediate"] = True
-            self._local.writing = True
-            try:
-                with conn.begin():
+        self._local.writing = True
+        try:
+            if self._group is not None:
+                with self._group.unit() as conn:
                     yield conn
-            finally:
-                self._local.writing = False
-                conn.info["immediate"] = False
+                return
+            with self.engine.connect() as conn, conn.begin():
+                yield conn
+        finally:
+            self._local.writing = False
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
@@ -74,9 +88,11 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+        if self._checkpointer:
+            self._checkpointer.stop()
 
 
-def _create_engine(url: str, dialect: str, *, pool: bool) -> Engine:
+def _create_engine(url: str, dialect: str, *, pool: bool, autocheckpoint: int | None) -> Engine:
     kwargs: dict[str, Any] = {}
     if not pool:
         kwargs["poolclass"] = NullPool
@@ -89,7 +105,7 @@ def _create_engine(url: str, dialect: str, *, pool: bool) -> Engine:
             kwargs["pool_size"] = 8
             kwargs["max_overflow"] = 32
         engine = create_engine(url, **kwargs)
-        _install_sqlite_hooks(engine)
+        _install_sqlite_hooks(engine, autocheckpoint)
         return engine
     if pool:
         kwargs["pool_size"] = 10
@@ -98,7 +114,7 @@ def _create_engine(url: str, dialect: str, *, pool: bool) -> Engine:
     return create_engine(url, **kwargs)
 
 
-def _install_sqlite_hooks(engine: Engine) -> None:
+def _install_sqlite_hooks(engine: Engine, autocheckpoint: int | None) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
         # Let SQLAlchemy's "begin" event (below) issue BEGIN itself instead of pysqlite.
@@ -106,6 +122,8 @@ def _install_sqlite_hooks(engine: Engine) -> None:
         cursor = dbapi_conn.cursor()
         for pragma in SQLITE_PRAGMAS:
             cursor.execute(pragma)
+        if autocheckpoint is not None:
+            cursor.execute(f"PRAGMA wal_autocheckpoint={int(autocheckpoint)}")
         cursor.close()
 
     @event.listens_for(engine, "begin")

@@ -1,8 +1,9 @@
 """Interned metric/param/tag keys: names map to small integer ids, cached per process.
 
 Ids never change once committed, so the cache is safe across threads and worker processes. New
-names are interned in their own short transaction before the caller's write transaction, so a
-rolled-back write can never leave an id in the cache that the database does not hold.
+names are interned either in their own short transaction (`ids_for`) or inside the caller's write
+transaction (`ids_within`, then `remember` once it committed), so a rolled-back write can never
+leave an id in the cache that the database does not hold.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable
 
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 
 from runyard.store import schema
 from runyard.store.database import Database
@@ -31,6 +32,39 @@ class KeyRegistry:
         if missing:
             self._load(missing, create=True)
         return {n: self._ids[n] for n in wanted}
+
+    def ids_within(self, conn: Connection, names: Iterable[str]) -> dict[str, int]:
+        """Ids for `names`, interning new ones in the caller's (write) transaction `conn`.
+
+        New ids are not cached: pass the result to `remember` after that transaction committed.
+        Names are inserted in sorted order, so two transactions interning the same new names on
+        PostgreSQL wait for each other instead of deadlocking.
+        """
+        wanted = set(names)
+        known = self._ids
+        missing = sorted(n for n in wanted if n not in known)
+        if not missing:
+            return {n: known[n] for n in wanted}
+        table = schema.keys
+        conn.execute(insert(conn, table).on_conflict_do_nothing(), [{"name": n} for n in missing])
+        found = dict(
+            (name, key_id)
+            for key_id, name in conn.execute(select(table.c.key_id, table.c.name).where(table.c.name.in_(missing)))
+        )
+        return {n: known[n] if n in known else found[n] for n in wanted}
+
+    def remember(self, ids: dict[str, int]) -> None:
+        """Cache ids that are committed (see `ids_within`)."""
+        if any(n not in self._ids for n in ids):
+            self._remember((key_id, name) for name, key_id in ids.items())
+
+    def cached_ids(self, names: Iterable[str]) -> dict[str, int] | None:
+        """Ids for `names` if every one is already known to this process (no database access), else None."""
+        ids = self._ids
+        try:
+            return {n: ids[n] for n in names}
+        except KeyError:
+            return None
 
     def existing_id(self, name: str) -> int | None:
         """The id of `name` if any run ever used it (for searches: no write)."""

@@ -10,6 +10,7 @@ many points share few steps, the evenly spaced positions of the whole series are
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy import Connection
 
@@ -26,45 +27,59 @@ def _value(value: float, is_nan: bool) -> float:
 
 
 def step_bounds(conn: Connection, pk: int, key_id: int, lo: int | None, hi: int | None) -> tuple[int, int] | None:
-    """The smallest and largest logged step in the range (None when the range is empty)."""
-    row = fastsql.execute(
-        conn,
-        f"SELECT MIN(step), MAX(step) FROM metrics WHERE {_RANGE}",
-        (pk, key_id, _NO_LOWER if lo is None else lo, _NO_UPPER if hi is None else hi),
-    ).fetchone()
-    if row is None or row[0] is None:
+    """The smallest and largest logged step in the range (None when the range is empty).
+
+    Two index seeks: SQLite only turns MIN/MAX into a seek when the query has a single aggregate.
+    """
+    params = (pk, key_id, _NO_LOWER if lo is None else lo, _NO_UPPER if hi is None else hi)
+    first = fastsql.execute(conn, f"SELECT step FROM metrics WHERE {_RANGE} ORDER BY step LIMIT 1", params).fetchone()
+    if first is None:
         return None
-    return int(row[0]), int(row[1])
+    last = fastsql.execute(conn, f"SELECT step FROM metrics WHERE {_RANGE} ORDER BY step DESC LIMIT 1", params)
+    return int(first[0]), int(last.fetchone()[0])
 
 
 def points_at_steps(conn: Connection, pk: int, key_id: int, targets: Sequence[int], hi: int) -> list[Metric]:
     """For each target step, the first point at the first logged step at or after it (deduplicated);
-    at the last logged step `hi`, the last point, so the series' end is kept."""
+    at the last logged step `hi`, the last point, so the series' end is kept.
+
+    Targets that are logged steps themselves (every target, for a series logged at every step) are
+    read in one statement; only the others are first resolved to the next logged step.
+    """
     if not targets:
         return []
-    values = ", ".join("(?)" for _ in targets)
-    hits_sql = (
-        f"WITH t(s) AS (VALUES {values}) "
-        "SELECT DISTINCT (SELECT m.step FROM metrics m WHERE m.run_id = ? AND m.key_id = ? "
-        "AND m.step >= t.s AND m.step <= ? ORDER BY m.step LIMIT 1) FROM t"
-    )
-    hits = sorted(
-        {r[0] for r in fastsql.execute(conn, hits_sql, (*targets, pk, key_id, hi)).fetchall() if r[0] is not None}
-    )
-    if not hits:
-        return []
-    marks = ", ".join("?" * len(hits))
-    rows = fastsql.execute(
-        conn,
-        "SELECT step, timestamp, value, is_nan FROM metrics WHERE run_id = ? AND key_id = ? "
-        f"AND step IN ({marks}) ORDER BY step, timestamp, value",
-        (pk, key_id, *hits),
-    ).fetchall()
+    rows = _rows_at_steps(conn, pk, key_id, targets)
+    found = {row[0] for row in rows}
+    missing = [t for t in targets if t not in found]
+    if missing:
+        values = ", ".join("(?)" for _ in missing)
+        next_steps_sql = (
+            f"WITH t(s) AS (VALUES {values}) "
+            "SELECT DISTINCT (SELECT m.step FROM metrics m WHERE m.run_id = ? AND m.key_id = ? "
+            "AND m.step >= t.s AND m.step <= ? ORDER BY m.step LIMIT 1) FROM t"
+        )
+        params = (*missing, pk, key_id, hi)
+        extra = {r[0] for r in fastsql.execute(conn, next_steps_sql, params).fetchall()} - found - {None}
+        if extra:
+            rows += _rows_at_steps(conn, pk, key_id, sorted(extra))
+            rows.sort()
     chosen: dict[int, Metric] = {}
     for step, timestamp, value, is_nan in rows:
         if step not in chosen or step == hi:
             chosen[step] = Metric("", _value(value, is_nan), timestamp, step)
-    return [chosen[s] for s in hits if s in chosen]
+    return list(chosen.values())
+
+
+def _rows_at_steps(conn: Connection, pk: int, key_id: int, steps: Sequence[int]) -> list[Any]:
+    marks = ", ".join("?" * len(steps))
+    return list(
+        fastsql.execute(
+            conn,
+            "SELECT step, timestamp, value, is_nan FROM metrics WHERE run_id = ? AND key_id = ? "
+            f"AND step IN ({marks}) ORDER BY step, timestamp, value",
+            (pk, key_id, *steps),
+        ).fetchall()
+    )
 
 
 def count_points(conn: Connection, pk: int, key_id: int, lo: int | None, hi: int | None) -> int:

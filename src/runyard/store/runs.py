@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -117,11 +117,11 @@ def update_info(conn: Connection, pk: int, **values: object) -> None:
 
 def set_tags(conn: Connection, pk: int, tags: Sequence[tuple[int, str]]) -> None:
     """Upsert (key_id, value) pairs: last write wins."""
-    fastsql.execute_many(
+    fastsql.insert_rows(
         conn,
-        "INSERT INTO run_tags (run_id, key_id, value) VALUES (?, ?, ?) "
-        "ON CONFLICT (run_id, key_id) DO UPDATE SET value = excluded.value",
+        "INSERT INTO run_tags (run_id, key_id, value)",
         [(pk, k, v) for k, v in tags],
+        "ON CONFLICT (run_id, key_id) DO UPDATE SET value = excluded.value",
     )
 
 
@@ -137,10 +137,11 @@ def insert_params(conn: Connection, pk: int, params: Sequence[tuple[int, str]]) 
     """Insert params that are new; return the stored value of every given key (old or new)."""
     if not params:
         return {}
-    fastsql.execute_many(
+    fastsql.insert_rows(
         conn,
-        "INSERT INTO params (run_id, key_id, value) VALUES (?, ?, ?) ON CONFLICT (run_id, key_id) DO NOTHING",
+        "INSERT INTO params (run_id, key_id, value)",
         [(pk, k, v) for k, v in params],
+        "ON CONFLICT (run_id, key_id) DO NOTHING",
     )
     key_ids = [k for k, _ in params]
     marks = ", ".join("?" * len(key_ids))
@@ -153,13 +154,11 @@ def insert_params(conn: Connection, pk: int, params: Sequence[tuple[int, str]]) 
 # --- metrics ----------------------------------------------------------------------------------
 
 
-_INSERT_POINT_SQL = (
-    "INSERT INTO metrics (run_id, key_id, step, timestamp, value, is_nan) VALUES (?, ?, ?, ?, ?, ?) "
-    "ON CONFLICT (run_id, key_id, step, timestamp, value, is_nan) DO NOTHING"
-)
+_INSERT_POINTS = "INSERT INTO metrics (run_id, key_id, step, timestamp, value, is_nan)"
+_POINTS_CONFLICT = "ON CONFLICT (run_id, key_id, step, timestamp, value, is_nan) DO NOTHING"
+_UPSERT_LATEST = "INSERT INTO latest_metrics (run_id, key_id, step, timestamp, value, is_nan)"
 # The newest point per key wins by (step, timestamp, value), as in the reference store.
-_UPSERT_LATEST_SQL = (
-    "INSERT INTO latest_metrics (run_id, key_id, step, timestamp, value, is_nan) VALUES (?, ?, ?, ?, ?, ?) "
+_LATEST_CONFLICT = (
     "ON CONFLICT (run_id, key_id) DO UPDATE SET step = excluded.step, timestamp = excluded.timestamp, "
     "value = excluded.value, is_nan = excluded.is_nan "
     "WHERE (excluded.step, excluded.timestamp, excluded.value) > "
@@ -167,21 +166,57 @@ _UPSERT_LATEST_SQL = (
 )
 
 
-def insert_metrics(conn: Connection, pk: int, points: Sequence[tuple[int, float, int, int]]) -> None:
-    """Append (key_id, value, timestamp, step) points; an identical replayed point is ignored."""
-    if not points:
-        return
-    rows = []
+@dataclass
+class PreparedPoints:
+    """Metric points laid out as statement parameters before the write transaction begins.
+
+    Building the rows is pure Python work; doing it before the (single, serialised) SQLite write
+    lock is taken keeps that lock's holder short. The run's surrogate key is only known inside the
+    transaction: `insert_points` writes it into the run_id slots.
+    """
+
+    points: list[Any]  # (run_id, key_id, step, timestamp, value, is_nan) per point, run_id 0
+    latest: list[Any]  # the same layout, the newest point per key
+
+
+_POINT_COLUMNS = 6
+
+
+def prepare_points(points: Iterable[tuple[Any, ...]], key_ids: dict[str, int]) -> PreparedPoints:
+    """Lay out (key, value, timestamp, step, ...) points with their keys' ids.
+
+    NaN is stored as 0 with is_nan set.
+    """
+    flat: list[Any] = []
+    append = flat.extend
     latest: dict[int, tuple[int, int, float, bool]] = {}
-    for key_id, value, timestamp, step in points:
+    for key, value, timestamp, step, *_ in points:
+        key_id = key_ids[key]
         is_nan = value != value
         stored = 0.0 if is_nan else value
-        rows.append((pk, key_id, step, timestamp, stored, is_nan))
+        append((0, key_id, step, timestamp, stored, is_nan))
         current = latest.get(key_id)
         if current is None or (step, timestamp, stored) > current[:3]:
             latest[key_id] = (step, timestamp, stored, is_nan)
-    fastsql.execute_many(conn, _INSERT_POINT_SQL, rows)
-    fastsql.execute_many(conn, _UPSERT_LATEST_SQL, [(pk, k, *v) for k, v in latest.items()])
+    newest = [value for key_id, row in latest.items() for value in (0, key_id, *row)]
+    return PreparedPoints(flat, newest)
+
+
+def insert_points(conn: Connection, pk: int, prepared: PreparedPoints) -> None:
+    """Append the points to run `pk` (an identical replayed point is ignored); advance latest_metrics."""
+    insert_points_of_runs(conn, [(pk, prepared)])
+
+
+def insert_points_of_runs(conn: Connection, batches: Sequence[tuple[int, PreparedPoints]]) -> None:
+    """`insert_points` for several runs' batches at once: one multi-row statement per table and chunk."""
+    points: list[Any] = []
+    latest: list[Any] = []
+    for pk, prepared in batches:
+        for values, out in ((prepared.points, points), (prepared.latest, latest)):
+            values[0::_POINT_COLUMNS] = [pk] * (len(values) // _POINT_COLUMNS)
+            out += values
+    fastsql.insert_flat(conn, _INSERT_POINTS, _POINT_COLUMNS, points, _POINTS_CONFLICT)
+    fastsql.insert_flat(conn, _UPSERT_LATEST, _POINT_COLUMNS, latest, _LATEST_CONFLICT)
 
 
 def _metric_value(value: float, is_nan: bool) -> float:

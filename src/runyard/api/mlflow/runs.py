@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -9,7 +11,7 @@ from runyard.api.http import ok, page_response, parse_json_body, parse_query
 from runyard.api.mlflow import messages as m
 from runyard.api.mlflow import render
 from runyard.api.mlflow.fields import as_double
-from runyard.api.routing import Endpoint, in_context, services
+from runyard.api.routing import Endpoint, cached_context, in_context, services
 from runyard.domain.entities import Dataset, ModelIO
 from runyard.domain.errors import invalid
 from runyard.domain.limits import MAX_BATCH_REQUEST_BYTES
@@ -95,26 +97,38 @@ async def log_param(request: Request) -> Response:
 
 async def log_metric(request: Request) -> Response:
     body = await parse_json_body(request, m.LogMetric)
-    await in_context(
-        request,
-        services(request).runs.log_batch,
-        _run_id(body),
-        metrics=[
-            (
-                body.key,
-                as_double(body.value, "value"),
-                body.timestamp,
-                body.step,
-                body.model_id,
-                body.dataset_name,
-                body.dataset_digest,
-            )
-        ],
-        params=[],
-        tags=[],
-        single=True,
-    )
+    run_id = _run_id(body)
+    metrics: list[MetricIn] = [
+        (
+            body.key,
+            as_double(body.value, "value"),
+            body.timestamp,
+            body.step,
+            body.model_id,
+            body.dataset_name,
+            body.dataset_digest,
+        )
+    ]
+    if not await _queued(request, run_id, metrics, single=True):
+        await in_context(
+            request, services(request).runs.log_batch, run_id, metrics=metrics, params=[], tags=[], single=True
+        )
     return ok()
+
+
+async def _queued(request: Request, run_id: str, metrics: list[MetricIn], *, single: bool = False) -> bool:
+    """Log metrics through the point writer when that path applies (see `RunService.queue_metrics`).
+
+    Runs on the event loop: validation is CPU work, and the write happens on the writer's thread.
+    """
+    ctx = cached_context(request)
+    if ctx is None:
+        return False
+    future = services(request).runs.queue_metrics(ctx, run_id, metrics, single=single)
+    if future is None:
+        return False
+    await asyncio.wrap_future(future)
+    return True
 
 
 def _points(metrics: list[m.MetricMessage]) -> list[MetricIn]:
@@ -132,14 +146,17 @@ def _points(metrics: list[m.MetricMessage]) -> list[MetricIn]:
 
 async def log_batch(request: Request) -> Response:
     body = await parse_json_body(request, m.LogBatch, limit=MAX_BATCH_REQUEST_BYTES)
-    await in_context(
-        request,
-        services(request).runs.log_batch,
-        _run_id(body),
-        metrics=_points(body.metrics),
-        params=[(p.key, p.value) for p in body.params],
-        tags=[(t.key, t.value) for t in body.tags],
-    )
+    run_id = _run_id(body)
+    metrics = _points(body.metrics)
+    if body.params or body.tags or not await _queued(request, run_id, metrics):
+        await in_context(
+            request,
+            services(request).runs.log_batch,
+            run_id,
+            metrics=metrics,
+            params=[(p.key, p.value) for p in body.params],
+            tags=[(t.key, t.value) for t in body.tags],
+        )
     return ok()
 
 

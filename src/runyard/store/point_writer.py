@@ -1,0 +1,116 @@
+"""The metric point writer: one thread that writes queued metric points to a SQLite store in groups.
+
+Metric points are most of what a tracking server writes (training loops, autologging). On SQLite
+every write is serialised anyway, and in a Python server each hand-over between threads costs a
+wait for the interpreter lock. So metrics-only writes are queued here instead of each taking a
+service thread: the writer takes everything queued (up to `MAX_GROUP_POINTS`), looks the runs up
+in one query, lets the caller's rule (`check`) accept or refuse each request, and inserts all the
+accepted points with a few multi-row statements in one transaction. Each request's future is
+resolved only after that transaction committed; a refused request writes nothing; if the
+transaction fails, every request of the group fails.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+
+from runyard.store import runs as run_store
+from runyard.store.database import Database
+from runyard.store.runs import PreparedPoints, RunRow
+
+log = logging.getLogger(__name__)
+
+MAX_GROUP_POINTS = 20_000
+
+RunCheck = Callable[[RunRow | None], None]
+"""Raises (an MlflowError) if the points may not be written to this run (None: no such run)."""
+
+
+@dataclass
+class _Request:
+    run_uuid: str
+    points: PreparedPoints
+    check: RunCheck
+    future: Future[None] = field(default_factory=Future)
+    refused: BaseException | None = None
+
+
+class PointWriter:
+    """Writes queued metric points to SQLite from one thread, one transaction per group."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+        self._queue: queue.SimpleQueue[_Request | None] = queue.SimpleQueue()
+        self._closed = False
+        self._thread = threading.Thread(target=self._run, name="runyard-point-writer", daemon=True)
+        self._thread.start()
+
+    def submit(self, run_uuid: str, points: PreparedPoints, check: RunCheck) -> Future[None]:
+        """Queue points for a run; the future completes once they are committed (or refused)."""
+        if self._closed:
+            raise RuntimeError("the point writer is stopped")
+        request = _Request(run_uuid, points, check)
+        self._queue.put(request)
+        return request.future
+
+    def stop(self) -> None:
+        """Write what is queued, then stop the thread."""
+        if not self._closed:
+            self._closed = True
+            self._queue.put(None)
+            self._thread.join(timeout=60)
+
+    def _run(self) -> None:
+        while True:
+            first = self._queue.get()
+            if first is None:
+                return
+            group = [first]
+            size = len(first.points.points)
+            stopping = False
+            while size < MAX_GROUP_POINTS * 6:
+                try:
+                    more = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if more is None:
+                    stopping = True
+                    break
+                group.append(more)
+                size += len(more.points.points)
+            self._write(group)
+            if stopping:
+                return
+
+    def _write(self, group: list[_Request]) -> None:
+        try:
+            with self._db.write() as conn:
+                runs = {row.info.run_uuid: row for row in run_store.get_many(conn, list({r.run_uuid for r in group}))}
+                accepted: list[tuple[int, PreparedPoints]] = []
+                for request in group:
+                    row = runs.get(request.run_uuid)
+                    try:
+                        request.check(row)
+                    except Exception as e:
+                        request.refused = e
+                        continue
+                    assert row is not None  # a check refuses a missing run
+                    accepted.append((row.pk, request.points))
+                run_store.insert_points_of_runs(conn, accepted)
+        except BaseException as e:
+            log.exception("writing %d metric requests failed", len(group))
+            for request in group:
+                request.future.set_exception(request.refused or e)
+            if not isinstance(e, Exception):
+                raise
+            return
+        for request in group:
+            if request.refused is not None:
+                request.future.set_exception(request.refused)
+            else:
+                request.future.set_result(None)
