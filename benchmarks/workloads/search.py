@@ -19,6 +19,10 @@ class SearchRuns(Workload):
     quantities = [
         Quantity("first_page", "first page", "ms", "lower"),
         Quantity("all_pages", "all pages", "ms", "lower"),
+        # The same requests over raw keep-alive HTTP: the client builds 1,000 Run entities per page,
+        # which bounds what any server can show through it.
+        Quantity("raw_first_page", "first page, raw HTTP", "ms", "lower"),
+        Quantity("raw_all_pages", "all pages, raw HTTP", "ms", "lower"),
     ]
 
     def seed(self, target: Target) -> None:
@@ -65,4 +69,32 @@ class SearchRuns(Workload):
             figures["all_pages"].note = f"all {expected} matches fit on the first page"
         if any(c != expected for c in counts):
             figures["all_pages"].note = f"returned {sorted(set(counts))} runs, expected {expected}"
+        figures.update(self._raw(target, experiments, expected))
+        return figures
+
+    def _raw(self, target: Target, experiments: list[str], expected: int) -> dict[str, Figure]:
+        request = {"experiment_ids": experiments, "filter": SEARCH_FILTER, "order_by": SEARCH_ORDER}
+        page = self.sizes.w4_page
+        counts: list[int] = []
+
+        def pages(stop_after_first: bool) -> float:
+            began = time.perf_counter()
+            got, token = 0, None
+            while True:
+                paging = {"max_results": page, **({"page_token": token} if token else {})}
+                body = target.api.call("POST", "/runs/search", json={**request, **paging})
+                got += len(body.get("runs", []))
+                token = body.get("next_page_token")
+                if stop_after_first or not token:
+                    break
+            if not stop_after_first:
+                counts.append(got)
+            return (time.perf_counter() - began) * 1000
+
+        figures = {
+            "raw_first_page": median_of(self.sizes.reps, lambda: pages(True)),
+            "raw_all_pages": median_of(self.sizes.reps, lambda: pages(False)),
+        }
+        if any(c != expected for c in counts):
+            figures["raw_all_pages"].note = f"returned {sorted(set(counts))} runs, expected {expected}"
         return figures

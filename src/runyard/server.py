@@ -11,6 +11,7 @@ from types import FrameType
 import uvicorn
 
 from runyard.config import Settings
+from runyard.http_protocol import HttpProtocol
 from runyard.store.migrate import upgrade
 
 log = logging.getLogger("runyard")
@@ -38,6 +39,7 @@ def serve(settings: Settings) -> None:
         timeout_graceful_shutdown=30,
         timeout_keep_alive=30,
         server_header=False,
+        http=HttpProtocol,
     )
 
 

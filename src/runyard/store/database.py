@@ -87,6 +87,8 @@ class Database:
             yield conn
 
     def dispose(self) -> None:
+        if self._group is not None:
+            self._group.close()
         self.engine.dispose()
         if self._checkpointer:
             self._checkpointer.stop()

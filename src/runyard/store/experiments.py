@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Connection, Select, delete, func, select, update
 
 from runyard.domain.entities import Experiment
-from runyard.store import schema
+from runyard.store import fastsql, schema
 from runyard.store.dialect import insert
 
 _E = schema.experiments
@@ -47,10 +47,30 @@ def _attach_tags(conn: Connection, rows: Sequence[Any]) -> list[Experiment]:
     return result
 
 
+_GET_SQL = (
+    "SELECT e.experiment_id, e.name, e.artifact_location, e.lifecycle_stage, e.creation_time, "
+    "e.last_update_time, w.name FROM experiments e JOIN workspaces w ON w.id = e.workspace_id "
+    "WHERE e.experiment_id = ? AND e.workspace_id = ?"
+)
+
+
 def get(conn: Connection, workspace_id: int, experiment_id: int) -> Experiment | None:
-    rows = conn.execute(_select().where(_E.c.experiment_id == experiment_id, _E.c.workspace_id == workspace_id)).all()
-    found = _attach_tags(conn, rows)
-    return found[0] if found else None
+    """One experiment with its tags (plain SQL: every run creation and run search looks one up)."""
+    row = fastsql.execute(conn, _GET_SQL, (experiment_id, workspace_id)).fetchone()
+    if row is None:
+        return None
+    exp_id, name, location, stage, created, updated, workspace = row
+    tags = fastsql.execute(conn, "SELECT key, value FROM experiment_tags WHERE experiment_id = ?", (exp_id,))
+    return Experiment(
+        experiment_id=exp_id,
+        name=name,
+        artifact_location=location,
+        lifecycle_stage=stage,
+        creation_time=created,
+        last_update_time=updated,
+        workspace=workspace,
+        tags=[(k, v) for k, v in tags.fetchall()],
+    )
 
 
 def get_by_name(conn: Connection, workspace_id: int, name: str) -> Experiment | None:

@@ -52,6 +52,7 @@ class GroupCommitter:
         self._count = threading.Lock()  # guards `_queued`
         self._queued = 0  # threads waiting for `_turn`
         self._group: _Group | None = None
+        self._conn: Connection | None = None  # kept open between groups: a checkout costs more than a commit
 
     @contextmanager
     def unit(self) -> Iterator[Connection]:
@@ -89,16 +90,28 @@ class GroupCommitter:
             raise GroupCommitFailed("the write could not be committed") from group.error
 
     def _open(self) -> _Group:
-        conn = self._engine.connect()
+        conn = self._conn or self._engine.connect()
+        self._conn = None
         conn.info["immediate"] = True
         try:
             group = _Group(conn)
         except BaseException:
-            conn.info["immediate"] = False
-            conn.close()
+            self._discard(conn)
             raise
         self._group = group
         return group
+
+    def _discard(self, conn: Connection) -> None:
+        conn.info["immediate"] = False
+        with suppress(Exception):
+            conn.close()
+
+    def close(self) -> None:
+        """Close the kept connection (the engine is being disposed)."""
+        with self._turn:
+            if self._conn is not None:
+                self._discard(self._conn)
+                self._conn = None
 
     def _more_coming(self, group: _Group) -> bool:
         with self._count:
@@ -125,8 +138,10 @@ class GroupCommitter:
             with suppress(Exception):
                 group.transaction.rollback()
         finally:
-            group.conn.info["immediate"] = False
-            group.conn.close()
+            if group.error is None:
+                self._conn = group.conn
+            else:  # do not reuse a connection whose transaction went wrong
+                self._discard(group.conn)
             group.done.set()
 
 

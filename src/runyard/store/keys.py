@@ -13,7 +13,7 @@ from collections.abc import Iterable
 
 from sqlalchemy import Connection, select
 
-from runyard.store import schema
+from runyard.store import fastsql, schema
 from runyard.store.database import Database
 from runyard.store.dialect import insert
 
@@ -45,12 +45,10 @@ class KeyRegistry:
         missing = sorted(n for n in wanted if n not in known)
         if not missing:
             return {n: known[n] for n in wanted}
-        table = schema.keys
-        conn.execute(insert(conn, table).on_conflict_do_nothing(), [{"name": n} for n in missing])
-        found = dict(
-            (name, key_id)
-            for key_id, name in conn.execute(select(table.c.key_id, table.c.name).where(table.c.name.in_(missing)))
-        )
+        fastsql.insert_rows(conn, "INSERT INTO keys (name)", [(n,) for n in missing], "ON CONFLICT (name) DO NOTHING")
+        marks = ", ".join("?" * len(missing))
+        rows = fastsql.execute(conn, f"SELECT name, key_id FROM keys WHERE name IN ({marks})", missing).fetchall()
+        found = dict(rows)
         return {n: known[n] if n in known else found[n] for n in wanted}
 
     def remember(self, ids: dict[str, int]) -> None:

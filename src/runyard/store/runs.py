@@ -68,48 +68,70 @@ def row_to_run_row(row: Any) -> RunRow:
 _GET_RUN_SQL = (
     "SELECT r.id, r.run_uuid, r.experiment_id, r.name, r.user_id, r.status, r.start_time, r.end_time, "
     "r.artifact_uri, r.lifecycle_stage, e.workspace_id "
-    "FROM runs r JOIN experiments e ON e.experiment_id = r.experiment_id WHERE r.run_uuid = ?"
+    "FROM runs r JOIN experiments e ON e.experiment_id = r.experiment_id WHERE r.run_uuid"
 )
 
 
 def get(conn: Connection, run_uuid: str) -> RunRow | None:
-    row = fastsql.execute(conn, _GET_RUN_SQL, (run_uuid,)).fetchone()
-    if row is None:
-        return None
-    pk, uuid_, exp_id, name, user_id, status, start, end, uri, stage, workspace_id = row
-    info = RunInfo(uuid_, exp_id, name, user_id, status, start, end, uri, stage)
-    return RunRow(pk=pk, workspace_id=workspace_id, info=info)
+    rows = get_many(conn, [run_uuid])
+    return rows[0] if rows else None
 
 
 def get_many(conn: Connection, run_uuids: Sequence[str]) -> list[RunRow]:
-    rows = conn.execute(
-        select(*RUN_COLUMNS)
-        .join(_E, _E.c.experiment_id == _R.c.experiment_id)
-        .where(_R.c.run_uuid.in_(list(run_uuids)))
-    ).all()
-    return [row_to_run_row(r) for r in rows]
+    """The runs with these ids (those that exist), in one statement."""
+    if not run_uuids:
+        return []
+    match = " = ?" if len(run_uuids) == 1 else f" IN ({', '.join('?' * len(run_uuids))})"
+    sql = _GET_RUN_SQL + match
+    out = []
+    for pk, uuid_, exp_id, name, user_id, status, start, end, uri, stage, workspace_id in fastsql.execute(
+        conn, sql, tuple(run_uuids)
+    ).fetchall():
+        info = RunInfo(uuid_, exp_id, name, user_id, status, start, end, uri, stage)
+        out.append(RunRow(pk=pk, workspace_id=workspace_id, info=info))
+    return out
+
+
+_INSERT_RUN_SQL = (
+    "INSERT INTO runs (run_uuid, experiment_id, name, user_id, status, start_time, end_time, lifecycle_stage, "
+    "artifact_uri) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
 
 
 def insert_run(conn: Connection, info: RunInfo) -> int:
-    result = conn.execute(
-        _R.insert().values(
-            run_uuid=info.run_uuid,
-            experiment_id=info.experiment_id,
-            name=info.run_name,
-            user_id=info.user_id,
-            status=info.status,
-            start_time=info.start_time,
-            end_time=info.end_time,
-            lifecycle_stage=info.lifecycle_stage,
-            artifact_uri=info.artifact_uri,
-        )
+    """Insert a run and return its surrogate key."""
+    values = (
+        info.run_uuid,
+        info.experiment_id,
+        info.run_name,
+        info.user_id,
+        info.status,
+        info.start_time,
+        info.end_time,
+        info.lifecycle_stage,
+        info.artifact_uri,
     )
-    return int(result.inserted_primary_key[0])  # type: ignore[index]
+    if conn.dialect.name == "sqlite":
+        cursor = fastsql.execute(conn, _INSERT_RUN_SQL, values)
+        pk = cursor.lastrowid
+    else:
+        pk = fastsql.execute(conn, _INSERT_RUN_SQL + " RETURNING id", values).fetchone()[0]
+    return int(pk)
+
+
+_UPDATABLE = frozenset({"name", "status", "end_time"})
 
 
 def update_info(conn: Connection, pk: int, **values: object) -> None:
-    if values:
-        conn.execute(update(_R).where(_R.c.id == pk).values(**values))
+    """Set a run's name, status and/or end time."""
+    if not values:
+        return
+    unknown = set(values) - _UPDATABLE
+    if unknown:
+        raise ValueError(f"not updatable run columns: {sorted(unknown)}")
+    columns = sorted(values)
+    assignments = ", ".join(f"{c} = ?" for c in columns)
+    fastsql.execute(conn, f"UPDATE runs SET {assignments} WHERE id = ?", (*(values[c] for c in columns), pk)).close()
 
 
 # --- tags -------------------------------------------------------------------------------------
