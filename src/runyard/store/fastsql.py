@@ -5,9 +5,10 @@ write, so the statements on the logging path (run lookup, metric/param/tag write
 that both SQLite and PostgreSQL accept. They are written with `?` placeholders and converted to
 the driver's paramstyle once per dialect.
 
-Many-row inserts go out as multi-row `VALUES` statements (`insert_rows`) rather than `executemany`:
-the SQLite driver releases the GIL around every row's step, and under load each release can hand
-the interpreter to another thread for a whole switch interval while the write lock is held.
+On SQLite, many-row inserts go out as multi-row `VALUES` statements (`insert_rows`) rather than
+`executemany`: the SQLite driver releases the GIL around every row's step, and under load each
+release can hand the interpreter to another thread for a whole switch interval while the write lock
+is held. On PostgreSQL they stay `executemany` (psycopg pipelines it into one round trip).
 """
 
 from __future__ import annotations
@@ -51,7 +52,7 @@ def execute_many(conn: Connection, sql: str, rows: Sequence[Sequence[Any]]) -> N
         cursor.close()
 
 
-# Rows per statement: 150 rows of up to 6 columns stay under SQLite's oldest limit of 999 variables.
+# Bound parameters per statement: 166 rows of 6 columns stay under SQLite's oldest limit of 999.
 _MAX_VARIABLES = 999
 
 
@@ -72,13 +73,40 @@ def insert_rows(conn: Connection, head: str, rows: Sequence[Sequence[Any]], tail
         insert_flat(conn, head, len(rows[0]), [value for row in rows for value in row], tail)
 
 
-def insert_flat(conn: Connection, head: str, columns: int, values: Sequence[Any], tail: str = "") -> None:
-    """`insert_rows` for rows already laid out one after another in `values` (`columns` per row)."""
+def insert_flat(
+    conn: Connection,
+    head: str,
+    columns: int,
+    values: Sequence[Any],
+    tail: str = "",
+    *,
+    pg_types: Sequence[str] | None = None,
+) -> None:
+    """`insert_rows` for rows already laid out one after another in `values` (`columns` per row).
+
+    With `pg_types` (the PostgreSQL type of each column), PostgreSQL gets one statement whose
+    parameters are one array per column (`SELECT * FROM unnest(...)`): the driver's per-row cost
+    is gone.
+    """
     if not values:
         return
-    per_statement = max(1, _MAX_VARIABLES // columns) * columns
     cursor = _cursor(conn)
     paramstyle = conn.dialect.paramstyle
+    if conn.dialect.name == "postgresql" and pg_types:
+        # `%b`: the arrays travel in binary (text arrays are escaped element by element in Python).
+        arrays = ", ".join(f"%b::{t}[]" for t in pg_types)
+        sql = f"{head.replace('%', '%%')} SELECT * FROM unnest({arrays}) {tail.replace('%', '%%')}"
+        cursor.execute(sql, [list(values[i::columns]) for i in range(columns)])
+        cursor.close()
+        return
+    if conn.dialect.name != "sqlite":
+        # psycopg parses placeholders in Python (uncached for long statements) but pipelines
+        # `executemany` into one round trip: there, one row per statement is the fast form.
+        rows = [values[i : i + columns] for i in range(0, len(values), columns)]
+        cursor.executemany(_multi_row_sql(head, tail, columns, 1, paramstyle), rows)
+        cursor.close()
+        return
+    per_statement = max(1, _MAX_VARIABLES // columns) * columns
     for start in range(0, len(values), per_statement):
         chunk = values[start : start + per_statement]
         cursor.execute(_multi_row_sql(head, tail, columns, len(chunk) // columns, paramstyle), chunk)

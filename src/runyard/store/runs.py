@@ -202,6 +202,7 @@ class PreparedPoints:
 
 
 _POINT_COLUMNS = 6
+_POINT_PG_TYPES = ("integer", "integer", "bigint", "bigint", "double precision", "boolean")
 
 
 def prepare_points(points: Iterable[tuple[Any, ...]], key_ids: dict[str, int]) -> PreparedPoints:
@@ -237,8 +238,8 @@ def insert_points_of_runs(conn: Connection, batches: Sequence[tuple[int, Prepare
         for values, out in ((prepared.points, points), (prepared.latest, latest)):
             values[0::_POINT_COLUMNS] = [pk] * (len(values) // _POINT_COLUMNS)
             out += values
-    fastsql.insert_flat(conn, _INSERT_POINTS, _POINT_COLUMNS, points, _POINTS_CONFLICT)
-    fastsql.insert_flat(conn, _UPSERT_LATEST, _POINT_COLUMNS, latest, _LATEST_CONFLICT)
+    fastsql.insert_flat(conn, _INSERT_POINTS, _POINT_COLUMNS, points, _POINTS_CONFLICT, pg_types=_POINT_PG_TYPES)
+    fastsql.insert_flat(conn, _UPSERT_LATEST, _POINT_COLUMNS, latest, _LATEST_CONFLICT, pg_types=_POINT_PG_TYPES)
 
 
 def _metric_value(value: float, is_nan: bool) -> float:
