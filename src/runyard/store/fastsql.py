@@ -38,6 +38,14 @@ def _cursor(conn: Connection) -> Any:
     return conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
 
 
+def one_of(conn: Connection, values: Sequence[Any]) -> tuple[str, list[Any]]:
+    """A membership test for `values` and its parameters: `IN (?, ...)` on SQLite, `= ANY(?)` with
+    one array parameter on PostgreSQL (psycopg parses long placeholder lists in Python, uncached)."""
+    if conn.dialect.name == "postgresql":
+        return "= ANY(?)", [list(values)]
+    return f"IN ({', '.join('?' * len(values))})", list(values)
+
+
 def execute(conn: Connection, sql: str, params: Sequence[Any] = ()) -> Any:
     """Run one statement; returns the driver cursor (fetch from it directly)."""
     cursor = _cursor(conn)

@@ -71,13 +71,13 @@ def points_at_steps(conn: Connection, pk: int, key_id: int, targets: Sequence[in
 
 
 def _rows_at_steps(conn: Connection, pk: int, key_id: int, steps: Sequence[int]) -> list[Any]:
-    marks = ", ".join("?" * len(steps))
+    test, params = fastsql.one_of(conn, steps)
     return list(
         fastsql.execute(
             conn,
             "SELECT step, timestamp, value, is_nan FROM metrics WHERE run_id = ? AND key_id = ? "
-            f"AND step IN ({marks}) ORDER BY step, timestamp, value",
-            (pk, key_id, *steps),
+            f"AND step {test} ORDER BY step, timestamp, value",
+            (pk, key_id, *params),
         ).fetchall()
     )
 

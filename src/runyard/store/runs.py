@@ -307,33 +307,32 @@ def _chunks(values: Sequence[int], size: int = 5000) -> list[Sequence[int]]:
 
 
 def _rows_for(conn: Connection, sql: str, pks: Sequence[int]) -> list[Any]:
-    """Run `sql` (with one `{ids}` IN-list slot) over `pks` in chunks; rows in chunk order."""
+    """Run `sql` (with one `{ids}` membership slot, see `fastsql.one_of`) over `pks` in chunks; rows in chunk order."""
     out: list[Any] = []
     for chunk in _chunks(pks):
-        out.extend(fastsql.execute(conn, sql.format(ids=", ".join("?" * len(chunk))), chunk).fetchall())
+        test, params = fastsql.one_of(conn, chunk)
+        out.extend(fastsql.execute(conn, sql.format(ids=test), params).fetchall())
     return out
 
 
 _LATEST_SQL = (
     "SELECT lm.run_id, k.name, lm.step, lm.timestamp, lm.value, lm.is_nan FROM latest_metrics lm "
-    "JOIN keys k ON k.key_id = lm.key_id WHERE lm.run_id IN ({ids}) ORDER BY lm.run_id, lm.key_id"
+    "JOIN keys k ON k.key_id = lm.key_id WHERE lm.run_id {ids} ORDER BY lm.run_id, lm.key_id"
 )
 _PARAMS_SQL = (
     "SELECT p.run_id, k.name, p.value FROM params p JOIN keys k ON k.key_id = p.key_id "
-    "WHERE p.run_id IN ({ids}) ORDER BY p.run_id, p.key_id"
+    "WHERE p.run_id {ids} ORDER BY p.run_id, p.key_id"
 )
 _TAGS_SQL = (
     "SELECT t.run_id, k.name, t.value FROM run_tags t JOIN keys k ON k.key_id = t.key_id "
-    "WHERE t.run_id IN ({ids}) ORDER BY t.run_id, t.key_id"
+    "WHERE t.run_id {ids} ORDER BY t.run_id, t.key_id"
 )
 _INPUTS_SQL = (
     "SELECT di.run_id, di.tags, d.name, d.digest, d.source_type, d.source, d.schema, d.profile "
     "FROM dataset_inputs di JOIN datasets d ON d.id = di.dataset_id "
-    "WHERE di.run_id IN ({ids}) ORDER BY di.run_id, di.dataset_id"
+    "WHERE di.run_id {ids} ORDER BY di.run_id, di.dataset_id"
 )
-_MODELS_SQL = (
-    "SELECT run_id, model_id, direction, step FROM run_models WHERE run_id IN ({ids}) ORDER BY run_id, model_id"
-)
+_MODELS_SQL = "SELECT run_id, model_id, direction, step FROM run_models WHERE run_id {ids} ORDER BY run_id, model_id"
 
 
 def load_runs(conn: Connection, rows: Sequence[RunRow]) -> list[Run]:
