@@ -56,12 +56,12 @@ class MetricHistoryService:
             if key_id is None:
                 return Page([], None)
             limit = None if max_results is None else max_results + 1
-            points = run_store.metric_history(conn, row.pk, key_id, offset, limit)
+            points = run_store.metric_history(conn, row.pk, key_id, key, offset, limit)
         token = None
         if max_results is not None and len(points) > max_results:
             points = points[:max_results]
             token = search_sql.encode_page_token(offset + max_results)
-        return Page([Metric(key, p.value, p.timestamp, p.step) for p in points], token)
+        return Page(points, token)
 
     def sampled(
         self,
@@ -95,8 +95,8 @@ class MetricHistoryService:
             if key_id is None:
                 return []
             for row in rows:
-                for p in _sample(conn, row.pk, key_id, start_step, end_step, count):
-                    out.append(RunMetric(row.info.run_uuid, Metric(key, p.value, p.timestamp, p.step)))
+                run_uuid = row.info.run_uuid
+                out += [RunMetric(run_uuid, p) for p in _sample(conn, row.pk, key_id, key, start_step, end_step, count)]
         return out
 
 
@@ -109,7 +109,7 @@ def evenly_spaced_steps(lo: int, hi: int, count: int) -> list[int]:
 
 
 def _sample(
-    conn: Connection, pk: int, key_id: int, start_step: int | None, end_step: int | None, count: int
+    conn: Connection, pk: int, key_id: int, key: str, start_step: int | None, end_step: int | None, count: int
 ) -> list[Metric]:
     """At most `count` points of one series, first and last kept (see `store.metric_sampling`)."""
     bounds = sampling.step_bounds(conn, pk, key_id, start_step, end_step)
@@ -117,7 +117,7 @@ def _sample(
         return []
     lo, hi = bounds
     if hi - lo + 1 > count:
-        return sampling.points_at_steps(conn, pk, key_id, evenly_spaced_steps(lo, hi, count), hi)
+        return sampling.points_at_steps(conn, pk, key_id, key, evenly_spaced_steps(lo, hi, count), hi)
     # Few distinct steps (possibly many points each): evenly spaced positions of the whole series.
     total = sampling.count_points(conn, pk, key_id, lo, hi)
-    return sampling.points_at_positions(conn, pk, key_id, lo, hi, evenly_spaced(total, count))
+    return sampling.points_at_positions(conn, pk, key_id, key, lo, hi, evenly_spaced(total, count))

@@ -29,7 +29,7 @@ def _for_dialect(sql: str, paramstyle: str) -> str:
     raise RuntimeError(f"unsupported paramstyle {paramstyle}")
 
 
-def _cursor(conn: Connection) -> Any:
+def driver_cursor(conn: Connection) -> Any:
     """A DB-API cursor on the connection's current transaction (begun by `Database.write/read`).
 
     Going straight to the driver skips SQLAlchemy's per-statement execution context, which costs
@@ -48,16 +48,9 @@ def one_of(conn: Connection, values: Sequence[Any]) -> tuple[str, list[Any]]:
 
 def execute(conn: Connection, sql: str, params: Sequence[Any] = ()) -> Any:
     """Run one statement; returns the driver cursor (fetch from it directly)."""
-    cursor = _cursor(conn)
+    cursor = driver_cursor(conn)
     cursor.execute(_for_dialect(sql, conn.dialect.paramstyle), tuple(params))
     return cursor
-
-
-def execute_many(conn: Connection, sql: str, rows: Sequence[Sequence[Any]]) -> None:
-    if rows:
-        cursor = _cursor(conn)
-        cursor.executemany(_for_dialect(sql, conn.dialect.paramstyle), rows)
-        cursor.close()
 
 
 # Bound parameters per statement: 166 rows of 6 columns stay under SQLite's oldest limit of 999.
@@ -98,7 +91,7 @@ def insert_flat(
     """
     if not values:
         return
-    cursor = _cursor(conn)
+    cursor = driver_cursor(conn)
     paramstyle = conn.dialect.paramstyle
     if conn.dialect.name == "postgresql" and pg_types:
         # `%b`: the arrays travel in binary (text arrays are escaped element by element in Python).

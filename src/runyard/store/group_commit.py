@@ -24,6 +24,8 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine
 
+from runyard.store import fastsql
+
 
 class GroupCommitFailed(RuntimeError):
     """The shared transaction holding this unit's writes could not be committed."""
@@ -65,7 +67,7 @@ class GroupCommitter:
         failure: BaseException | None = None
         try:
             group = self._group or self._open()
-            cursor = _raw(group.conn)
+            cursor = fastsql.driver_cursor(group.conn)
             cursor.execute("SAVEPOINT unit")
             try:
                 yield group.conn
@@ -143,7 +145,3 @@ class GroupCommitter:
             else:  # do not reuse a connection whose transaction went wrong
                 self._discard(group.conn)
             group.done.set()
-
-
-def _raw(conn: Connection) -> Any:
-    return conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]

@@ -15,7 +15,6 @@ from sqlalchemy import Connection, select
 
 from runyard.store import fastsql, schema
 from runyard.store.database import Database
-from runyard.store.dialect import insert
 
 
 class KeyRegistry:
@@ -46,9 +45,8 @@ class KeyRegistry:
         if not missing:
             return {n: known[n] for n in wanted}
         fastsql.insert_rows(conn, "INSERT INTO keys (name)", [(n,) for n in missing], "ON CONFLICT (name) DO NOTHING")
-        marks = ", ".join("?" * len(missing))
-        rows = fastsql.execute(conn, f"SELECT name, key_id FROM keys WHERE name IN ({marks})", missing).fetchall()
-        found = dict(rows)
+        test, params = fastsql.one_of(conn, missing)
+        found = dict(fastsql.execute(conn, f"SELECT name, key_id FROM keys WHERE name {test}", params).fetchall())
         return {n: known[n] if n in known else found[n] for n in wanted}
 
     def remember(self, ids: dict[str, int]) -> None:
@@ -82,14 +80,14 @@ class KeyRegistry:
         return {i: self._names[i] for i in wanted if i in self._names}
 
     def _load(self, names: list[str], *, create: bool) -> None:
-        table = schema.keys
         if create:
             with self._db.write() as conn:
-                conn.execute(insert(conn, table).on_conflict_do_nothing(), [{"name": n} for n in names])
-                rows = conn.execute(select(table.c.key_id, table.c.name).where(table.c.name.in_(names))).all()
-        else:
-            with self._db.read() as conn:
-                rows = conn.execute(select(table.c.key_id, table.c.name).where(table.c.name.in_(names))).all()
+                ids = self.ids_within(conn, names)
+            self.remember(ids)
+            return
+        table = schema.keys
+        with self._db.read() as conn:
+            rows = conn.execute(select(table.c.key_id, table.c.name).where(table.c.name.in_(names))).all()
         self._remember(rows)
 
     def _remember(self, rows: Iterable[tuple[int, str]]) -> None:

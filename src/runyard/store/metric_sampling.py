@@ -39,7 +39,7 @@ def step_bounds(conn: Connection, pk: int, key_id: int, lo: int | None, hi: int 
     return int(first[0]), int(last.fetchone()[0])
 
 
-def points_at_steps(conn: Connection, pk: int, key_id: int, targets: Sequence[int], hi: int) -> list[Metric]:
+def points_at_steps(conn: Connection, pk: int, key_id: int, key: str, targets: Sequence[int], hi: int) -> list[Metric]:
     """For each target step, the first point at the first logged step at or after it (deduplicated);
     at the last logged step `hi`, the last point, so the series' end is kept.
 
@@ -66,7 +66,7 @@ def points_at_steps(conn: Connection, pk: int, key_id: int, targets: Sequence[in
     chosen: dict[int, Metric] = {}
     for step, timestamp, value, is_nan in rows:
         if step not in chosen or step == hi:
-            chosen[step] = Metric("", _value(value, is_nan), timestamp, step)
+            chosen[step] = Metric(key, _value(value, is_nan), timestamp, step)
     return list(chosen.values())
 
 
@@ -92,7 +92,7 @@ def count_points(conn: Connection, pk: int, key_id: int, lo: int | None, hi: int
 
 
 def points_at_positions(
-    conn: Connection, pk: int, key_id: int, lo: int | None, hi: int | None, positions: Sequence[int]
+    conn: Connection, pk: int, key_id: int, key: str, lo: int | None, hi: int | None, positions: Sequence[int]
 ) -> list[Metric]:
     """The points at the given 0-based positions of the ordered series in the range."""
     if not positions:
@@ -105,4 +105,4 @@ def points_at_positions(
         f"FROM metrics WHERE {_RANGE}) numbered WHERE pos IN ({marks}) ORDER BY pos"
     )
     params = (pk, key_id, _NO_LOWER if lo is None else lo, _NO_UPPER if hi is None else hi, *positions)
-    return [Metric("", _value(v, n), ts, s) for s, ts, v, n in fastsql.execute(conn, sql, params).fetchall()]
+    return [Metric(key, _value(v, n), ts, s) for s, ts, v, n in fastsql.execute(conn, sql, params).fetchall()]

@@ -71,9 +71,9 @@ class PointWriter:
             if first is None:
                 return
             group = [first]
-            size = len(first.points.points)
+            size = first.points.count
             stopping = False
-            while size < MAX_GROUP_POINTS * 6:
+            while size < MAX_GROUP_POINTS:
                 try:
                     more = self._queue.get_nowait()
                 except queue.Empty:
@@ -82,7 +82,7 @@ class PointWriter:
                     stopping = True
                     break
                 group.append(more)
-                size += len(more.points.points)
+                size += more.points.count
             self._write(group)
             if stopping:
                 return

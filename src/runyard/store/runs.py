@@ -81,11 +81,10 @@ def get_many(conn: Connection, run_uuids: Sequence[str]) -> list[RunRow]:
     """The runs with these ids (those that exist), in one statement."""
     if not run_uuids:
         return []
-    match = " = ?" if len(run_uuids) == 1 else f" IN ({', '.join('?' * len(run_uuids))})"
-    sql = _GET_RUN_SQL + match
+    test, params = fastsql.one_of(conn, run_uuids)
     out = []
     for pk, uuid_, exp_id, name, user_id, status, start, end, uri, stage, workspace_id in fastsql.execute(
-        conn, sql, tuple(run_uuids)
+        conn, f"{_GET_RUN_SQL} {test}", params
     ).fetchall():
         info = RunInfo(uuid_, exp_id, name, user_id, status, start, end, uri, stage)
         out.append(RunRow(pk=pk, workspace_id=workspace_id, info=info))
@@ -165,11 +164,8 @@ def insert_params(conn: Connection, pk: int, params: Sequence[tuple[int, str]]) 
         [(pk, k, v) for k, v in params],
         "ON CONFLICT (run_id, key_id) DO NOTHING",
     )
-    key_ids = [k for k, _ in params]
-    marks = ", ".join("?" * len(key_ids))
-    rows = fastsql.execute(
-        conn, f"SELECT key_id, value FROM params WHERE run_id = ? AND key_id IN ({marks})", (pk, *key_ids)
-    ).fetchall()
+    test, key_ids = fastsql.one_of(conn, [k for k, _ in params])
+    rows = fastsql.execute(conn, f"SELECT key_id, value FROM params WHERE run_id = ? AND key_id {test}", (pk, *key_ids))
     return {k: v for k, v in rows}
 
 
@@ -199,6 +195,10 @@ class PreparedPoints:
 
     points: list[Any]  # (run_id, key_id, step, timestamp, value, is_nan) per point, run_id 0
     latest: list[Any]  # the same layout, the newest point per key
+
+    @property
+    def count(self) -> int:
+        return len(self.points) // _POINT_COLUMNS
 
 
 _POINT_COLUMNS = 6
@@ -359,14 +359,14 @@ def load_runs(conn: Connection, rows: Sequence[RunRow]) -> list[Run]:
     return [runs[r.pk] for r in rows]
 
 
-def metric_history(conn: Connection, pk: int, key_id: int, offset: int, limit: int | None) -> list[Metric]:
-    """One run's points for one key, in the reference order (timestamp, step, value)."""
+def metric_history(conn: Connection, pk: int, key_id: int, key: str, offset: int, limit: int | None) -> list[Metric]:
+    """One run's points for key `key` (id `key_id`), in the reference order (timestamp, step, value)."""
     sql = (
         "SELECT value, is_nan, timestamp, step FROM metrics WHERE run_id = ? AND key_id = ? "
         "ORDER BY timestamp, step, value LIMIT ? OFFSET ?"
     )
     rows = fastsql.execute(conn, sql, (pk, key_id, 2**62 if limit is None else limit, offset)).fetchall()
-    return [Metric("", _metric_value(v, n), ts, s) for v, n, ts, s in rows]
+    return [Metric(key, _metric_value(v, n), ts, s) for v, n, ts, s in rows]
 
 
 def set_lifecycle(conn: Connection, pk: int, stage: str, deleted_time: int | None) -> None:
