@@ -8,12 +8,12 @@ from typing import NamedTuple
 from sqlalchemy import Connection
 
 from runyard.domain import limits
-from runyard.domain.entities import Metric, Page
+from runyard.domain.entities import Metric, Page, SeriesPoint
 from runyard.domain.errors import invalid
 from runyard.services.context import RequestContext
 from runyard.services.runs import RunService
 from runyard.store import metric_sampling as sampling
-from runyard.store import runs as run_store
+from runyard.store import metric_series as series
 from runyard.store import search as search_sql
 from runyard.store.database import Database
 from runyard.store.keys import KeyRegistry
@@ -44,23 +44,27 @@ class MetricHistoryService:
 
     def history(
         self, ctx: RequestContext, run_id: str, key: str, max_results: int | None, page_token: str | None
-    ) -> Page[Metric]:
+    ) -> Page[SeriesPoint]:
+        """One page of run `run_id`'s series `key`, in the reference order (timestamp, step, value)."""
         if max_results is not None and max_results <= 0:
             raise invalid(
                 f"Invalid value {max_results} for parameter 'max_results' supplied. It must be a positive integer."
             )
-        offset = search_sql.decode_page_token(page_token)
+        offset, after = search_sql.decode_page_token_with_position(page_token)
+        position = None if after is None else series.parse_position(after)
+        if after is not None and position is None:
+            raise invalid(f"Invalid page token, it does not mark a point of a metric history: '{page_token}'")
         key_id = self._keys.existing_id(key)
         with self._db.read() as conn:
             row = self._runs.require(conn, ctx, run_id)
             if key_id is None:
                 return Page([], None)
             limit = None if max_results is None else max_results + 1
-            points = run_store.metric_history(conn, row.pk, key_id, key, offset, limit)
+            points = series.read_page(conn, row.pk, key_id, after=position, offset=offset, limit=limit)
         token = None
         if max_results is not None and len(points) > max_results:
             points = points[:max_results]
-            token = search_sql.encode_page_token(offset + max_results)
+            token = search_sql.encode_page_token(offset + max_results, series.position_of(points[-1]))
         return Page(points, token)
 
     def sampled(

@@ -359,16 +359,6 @@ def load_runs(conn: Connection, rows: Sequence[RunRow]) -> list[Run]:
     return [runs[r.pk] for r in rows]
 
 
-def metric_history(conn: Connection, pk: int, key_id: int, key: str, offset: int, limit: int | None) -> list[Metric]:
-    """One run's points for key `key` (id `key_id`), in the reference order (timestamp, step, value)."""
-    sql = (
-        "SELECT value, is_nan, timestamp, step FROM metrics WHERE run_id = ? AND key_id = ? "
-        "ORDER BY timestamp, step, value LIMIT ? OFFSET ?"
-    )
-    rows = fastsql.execute(conn, sql, (pk, key_id, 2**62 if limit is None else limit, offset)).fetchall()
-    return [Metric(key, _metric_value(v, n), ts, s) for v, n, ts, s in rows]
-
-
 def set_lifecycle(conn: Connection, pk: int, stage: str, deleted_time: int | None) -> None:
     conn.execute(update(_R).where(_R.c.id == pk).values(lifecycle_stage=stage, deleted_time=deleted_time))
 

@@ -78,20 +78,30 @@ def compare(column: Any, op: str, value: Any) -> ColumnElement[bool]:
 # --- pagination -------------------------------------------------------------------------------
 
 
-def encode_page_token(offset: int) -> str:
-    return base64.b64encode(json.dumps({"offset": offset}).encode()).decode()
+def encode_page_token(offset: int, after: Any = None) -> str:
+    """An opaque token: the offset of the next page, and optionally where the last page ended."""
+    data: dict[str, Any] = {"offset": offset}
+    if after is not None:
+        data["after"] = after
+    return base64.b64encode(json.dumps(data).encode()).decode()
 
 
 def decode_page_token(token: str | None) -> int:
+    return decode_page_token_with_position(token)[0]
+
+
+def decode_page_token_with_position(token: str | None) -> tuple[int, Any]:
+    """The token's offset and its `after` member (None when absent); offset 0 for no token."""
     if not token:
-        return 0
+        return 0, None
     try:
-        offset = json.loads(base64.b64decode(token, validate=True))["offset"]
+        data = json.loads(base64.b64decode(token, validate=True))
+        offset = data["offset"]
     except Exception:
         raise invalid(f"Invalid page token, could not base64-decode: '{token}'") from None
     if not isinstance(offset, int) or isinstance(offset, bool) or offset < 0:
         raise invalid(f"Invalid page token, offset must be a non-negative integer: '{token}'")
-    return offset
+    return offset, data.get("after")
 
 
 # --- runs -------------------------------------------------------------------------------------

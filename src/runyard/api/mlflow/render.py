@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from runyard.domain.entities import Experiment, Metric, Run, RunInfo
+from runyard.domain.entities import Experiment, Metric, Run, RunInfo, SeriesPoint
 
 
 def tags(pairs: list[tuple[str, str]]) -> list[dict[str, str]]:
@@ -55,6 +55,15 @@ def run_info(i: RunInfo) -> dict[str, Any]:
 
 def metric(m: Metric) -> dict[str, Any]:
     return {"key": m.key, "value": number(m.value), "timestamp": m.timestamp, "step": m.step}
+
+
+def series_points(key: str, points: list[SeriesPoint]) -> list[dict[str, Any]]:
+    """Points of one series as metrics; one pass, as many points as a history page holds."""
+    # `v - v == 0` is false exactly for NaN and the infinities, which `number` spells as strings.
+    return [
+        {"key": key, "value": v if v - v == 0 else number(v), "timestamp": ts, "step": step}
+        for v, ts, step, _ in points
+    ]
 
 
 def run(r: Run) -> dict[str, Any]:
