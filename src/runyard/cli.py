@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from runyard import __version__
-from runyard.config import Settings
+from runyard.config import DEFAULT_SQLITE_CACHE_MIB, DEFAULT_SQLITE_MMAP_MIB, Settings
 
 if TYPE_CHECKING:
     from runyard.domain.entities import Workspace
@@ -52,6 +52,22 @@ def main() -> None:
     type=click.IntRange(1),
     help="Server processes.",
 )
+@click.option(
+    "--sqlite-cache-mib",
+    envvar="RUNYARD_SQLITE_CACHE_MIB",
+    default=DEFAULT_SQLITE_CACHE_MIB,
+    show_default=True,
+    type=click.IntRange(1),
+    help="SQLite page cache per database connection, in MiB.",
+)
+@click.option(
+    "--sqlite-mmap-mib",
+    envvar="RUNYARD_SQLITE_MMAP_MIB",
+    default=DEFAULT_SQLITE_MMAP_MIB,
+    show_default=True,
+    type=click.IntRange(0),
+    help="How much of the SQLite file is read through a memory mapping, in MiB (0: none).",
+)
 def server(
     host: str,
     port: int,
@@ -59,6 +75,8 @@ def server(
     backend_store_uri: str | None,
     artifacts_destination: str | None,
     workers: int,
+    sqlite_cache_mib: int,
+    sqlite_mmap_mib: int,
 ) -> None:
     """Serve the MLflow REST protocol."""
     from runyard.server import serve
@@ -71,6 +89,8 @@ def server(
             backend_store_uri=backend_store_uri,
             artifacts_destination=artifacts_destination,
             workers=workers,
+            sqlite_cache_mib=sqlite_cache_mib,
+            sqlite_mmap_mib=sqlite_mmap_mib,
         )
     )
 

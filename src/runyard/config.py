@@ -8,6 +8,11 @@ from pathlib import Path
 
 ENV_PREFIX = "RUNYARD_"
 
+# SQLite's memory per server process: a page cache per connection (MiB) and a read-only mapping of
+# the database file (MiB). Larger figures read large databases faster and show as a larger RSS.
+DEFAULT_SQLITE_CACHE_MIB = 16
+DEFAULT_SQLITE_MMAP_MIB = 128
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -19,6 +24,8 @@ class Settings:
     backend_store_uri: str | None = None
     artifacts_destination: str | None = None
     workers: int = 1
+    sqlite_cache_mib: int = DEFAULT_SQLITE_CACHE_MIB
+    sqlite_mmap_mib: int = DEFAULT_SQLITE_MMAP_MIB
 
     @property
     def database_url(self) -> str:
@@ -41,6 +48,8 @@ class Settings:
             "PORT": str(self.port),
             "DATA_DIR": str(self.data_dir.resolve()),
             "WORKERS": str(self.workers),
+            "SQLITE_CACHE_MIB": str(self.sqlite_cache_mib),
+            "SQLITE_MMAP_MIB": str(self.sqlite_mmap_mib),
         }
         if self.backend_store_uri:
             env["BACKEND_STORE_URI"] = self.backend_store_uri
@@ -63,6 +72,8 @@ class Settings:
             backend_store_uri=get("BACKEND_STORE_URI"),
             artifacts_destination=get("ARTIFACTS_DESTINATION"),
             workers=int(get("WORKERS") or 1),
+            sqlite_cache_mib=int(get("SQLITE_CACHE_MIB") or DEFAULT_SQLITE_CACHE_MIB),
+            sqlite_mmap_mib=int(get("SQLITE_MMAP_MIB") or DEFAULT_SQLITE_MMAP_MIB),
         )
 
 

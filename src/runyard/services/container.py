@@ -14,7 +14,7 @@ from runyard.services.registered_models import RegisteredModelService
 from runyard.services.run_search import RunSearchService
 from runyard.services.runs import RunService
 from runyard.services.workspaces import WorkspaceService
-from runyard.store.database import Database
+from runyard.store.database import Database, SqliteMemory
 from runyard.store.keys import KeyRegistry
 from runyard.store.point_writer import PointWriter
 
@@ -36,7 +36,8 @@ class Services:
 
     @classmethod
     def build(cls, settings: Settings) -> Services:
-        db = Database(settings.database_url, background_checkpoints=True)
+        memory = SqliteMemory(cache_mib=settings.sqlite_cache_mib, mmap_mib=settings.sqlite_mmap_mib)
+        db = Database(settings.database_url, background_checkpoints=True, sqlite_memory=memory)
         keys = KeyRegistry(db)
         experiments = ExperimentService(db)
         artifacts = ArtifactService(settings.artifact_root)

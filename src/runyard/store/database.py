@@ -11,6 +11,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
+from runyard.config import DEFAULT_SQLITE_CACHE_MIB, DEFAULT_SQLITE_MMAP_MIB
 from runyard.store.checkpointer import BACKSTOP_PAGES, Checkpointer
 from runyard.store.group_commit import GroupCommitter
 
@@ -30,8 +32,6 @@ SQLITE_PRAGMAS = (
     "PRAGMA foreign_keys=OFF",
     "PRAGMA case_sensitive_like=ON",  # LIKE is case-sensitive, ILIKE is not (as on PostgreSQL)
     "PRAGMA temp_store=MEMORY",
-    "PRAGMA cache_size=-65536",
-    "PRAGMA mmap_size=268435456",
     # Checkpoint (and fsync) the WAL every ~16 MiB rather than every 4 MiB: fewer stalls under ingest.
     # A server process raises this further and checkpoints in the background (`checkpointer`).
     "PRAGMA wal_autocheckpoint=4000",
@@ -39,10 +39,29 @@ SQLITE_PRAGMAS = (
 )
 
 
+@dataclass(frozen=True)
+class SqliteMemory:
+    """How much memory SQLite may hold: a page cache per connection, and a shared read-only mapping
+    of the database file (the OS counts mapped pages that were read in the process's RSS)."""
+
+    cache_mib: int = DEFAULT_SQLITE_CACHE_MIB
+    mmap_mib: int = DEFAULT_SQLITE_MMAP_MIB
+
+    def pragmas(self) -> tuple[str, ...]:
+        return (f"PRAGMA cache_size=-{self.cache_mib * 1024}", f"PRAGMA mmap_size={self.mmap_mib * 1024 * 1024}")
+
+
 class Database:
     """An engine plus the transaction scopes the services use."""
 
-    def __init__(self, url: str, *, pool: bool = True, background_checkpoints: bool = False) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        pool: bool = True,
+        background_checkpoints: bool = False,
+        sqlite_memory: SqliteMemory | None = None,
+    ) -> None:
         """`background_checkpoints`: for a long-lived server process on a SQLite file (see `checkpointer`)."""
         self.url = make_url(url)
         self.dialect = self.url.get_backend_name()
@@ -51,7 +70,9 @@ class Database:
         if background_checkpoints and self.dialect == "sqlite" and database and database != ":memory:":
             self._checkpointer = Checkpointer(database)
         autocheckpoint = BACKSTOP_PAGES if self._checkpointer else None
-        self.engine: Engine = _create_engine(url, self.dialect, pool=pool, autocheckpoint=autocheckpoint)
+        self.engine: Engine = _create_engine(
+            url, self.dialect, pool=pool, autocheckpoint=autocheckpoint, memory=sqlite_memory or SqliteMemory()
+        )
         if self._checkpointer:
             self._checkpointer.start()
         # SQLite has one writer at a time. Queueing this process's writers in the group committer keeps
@@ -94,7 +115,7 @@ class Database:
             self._checkpointer.stop()
 
 
-def _create_engine(url: str, dialect: str, *, pool: bool, autocheckpoint: int | None) -> Engine:
+def _create_engine(url: str, dialect: str, *, pool: bool, autocheckpoint: int | None, memory: SqliteMemory) -> Engine:
     kwargs: dict[str, Any] = {}
     if not pool:
         kwargs["poolclass"] = NullPool
@@ -106,8 +127,11 @@ def _create_engine(url: str, dialect: str, *, pool: bool, autocheckpoint: int | 
         if pool:
             kwargs["pool_size"] = 8
             kwargs["max_overflow"] = 32
+            # Hand out the most recently used connection: its page cache is warm, and idle ones do not
+            # each fill a cache of their own (round-robin would grow memory to pool size x cache).
+            kwargs["pool_use_lifo"] = True
         engine = create_engine(url, **kwargs)
-        _install_sqlite_hooks(engine, autocheckpoint)
+        _install_sqlite_hooks(engine, autocheckpoint, SQLITE_PRAGMAS + memory.pragmas())
         return engine
     if pool:
         kwargs["pool_size"] = 10
@@ -116,13 +140,13 @@ def _create_engine(url: str, dialect: str, *, pool: bool, autocheckpoint: int | 
     return create_engine(url, **kwargs)
 
 
-def _install_sqlite_hooks(engine: Engine, autocheckpoint: int | None) -> None:
+def _install_sqlite_hooks(engine: Engine, autocheckpoint: int | None, pragmas: tuple[str, ...]) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
         # Let SQLAlchemy's "begin" event (below) issue BEGIN itself instead of pysqlite.
         dbapi_conn.isolation_level = None
         cursor = dbapi_conn.cursor()
-        for pragma in SQLITE_PRAGMAS:
+        for pragma in pragmas:
             cursor.execute(pragma)
         if autocheckpoint is not None:
             cursor.execute(f"PRAGMA wal_autocheckpoint={int(autocheckpoint)}")
