@@ -5,14 +5,15 @@ from __future__ import annotations
 import math
 import sqlite3
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy import text
 
 from runyard.domain.errors import MlflowError, not_found
-from runyard.store import fastsql
+from runyard.store import fastsql, metric_inbox
 from runyard.store import runs as run_store
 from runyard.store.database import Database
 from runyard.store.group_commit import GroupCommitFailed
@@ -181,3 +182,59 @@ def test_point_writer_commits_before_answering_and_refuses_per_request(store: Da
     assert len(_points(store, b.pk)) == 50
     with pytest.raises(RuntimeError, match="stopped"):
         writer.submit(a.info.run_uuid, run_store.prepare_points([], {}), _require)
+
+
+def _inbox(db: Database) -> int:
+    with db.read() as conn:
+        return int(conn.execute(text("SELECT COUNT(*) FROM metric_inbox")).scalar_one())
+
+
+def _wait_until(condition: Callable[[], bool], timeout: float = 10.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.01)
+    return condition()
+
+
+def test_acknowledged_points_are_committed_to_the_inbox_and_moved_when_idle(store: Database) -> None:
+    a = _run(store, "a")
+    writer = PointWriter(store)
+    try:
+        # The same point twice (a client's retry) and a NaN; latest values are current at once.
+        points = [("m", 1.0, 10, 1), ("m", 1.0, 10, 1), ("m", math.nan, 11, 2), ("n", 5.0, 1, 0)]
+        writer.submit(a.info.run_uuid, run_store.prepare_points(points, {"m": 1, "n": 2}), _require).result(30)
+        with store.read() as conn:
+            latest = conn.execute(
+                text("SELECT key_id, step, is_nan FROM latest_metrics WHERE run_id = :pk"), {"pk": a.pk}
+            )
+            assert sorted(tuple(r) for r in latest) == [(1, 2, 1), (2, 0, 0)]
+        assert _wait_until(lambda: _inbox(store) == 0)
+        assert sorted(_points(store, a.pk)) == [(0, 5.0), (1, 1.0), (2, 0.0)]
+    finally:
+        writer.stop()
+
+
+def test_points_left_in_the_inbox_by_a_stopped_process_are_moved(store: Database) -> None:
+    a = _run(store, "a")
+    with store.write() as conn:
+        metric_inbox.append(conn, 6, [a.pk, 1, 7, 70, 0.5, False, a.pk, 1, 8, 80, 0.25, False])
+    assert _inbox(store) == 2 and _points(store, a.pk) == []
+    writer = PointWriter(store)
+    try:
+        assert _wait_until(lambda: _inbox(store) == 0)
+    finally:
+        writer.stop()
+    assert sorted(_points(store, a.pk)) == [(7, 0.5), (8, 0.25)]
+
+
+def test_moving_the_inbox_keeps_points_already_in_metrics_once(store: Database) -> None:
+    a = _run(store, "a")
+    with store.write() as conn:
+        run_store.insert_points(conn, a.pk, run_store.prepare_points([("m", 1.0, 1, 1)], {"m": 1}))
+        metric_inbox.append(conn, 6, [a.pk, 1, 1, 1, 1.0, False, a.pk, 1, 2, 2, 2.0, False])
+        assert metric_inbox.pending(conn)
+        metric_inbox.move_all(conn)
+        assert not metric_inbox.pending(conn)
+    assert sorted(_points(store, a.pk)) == [(1, 1.0), (2, 2.0)]

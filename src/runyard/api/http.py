@@ -71,10 +71,18 @@ def _too_large(what: str, limit: int, size: int) -> MlflowError:
     return invalid(f"{what} bodies must be at most {limit} bytes, got a request of size {size}.")
 
 
-async def parse_json_body(request: Request, model: type[M], limit: int = MAX_JSON_REQUEST_BYTES) -> M:
+async def read_json_body(request: Request, limit: int = MAX_JSON_REQUEST_BYTES) -> bytes:
+    """The body of a JSON request (an empty body reads as `{}`), not yet parsed."""
     body = await read_body(request, limit)
-    if not body.strip():
-        body = EMPTY_JSON
+    return body if body.strip() else EMPTY_JSON
+
+
+async def parse_json_body(request: Request, model: type[M], limit: int = MAX_JSON_REQUEST_BYTES) -> M:
+    return parse_json(await read_json_body(request, limit), model)
+
+
+def parse_json(body: bytes, model: type[M]) -> M:
+    """A JSON body as `model`, or the MLflow-shaped error for what is wrong with it."""
     try:
         # pydantic-core parses and validates in one pass (no intermediate Python dicts).
         return model.model_validate_json(body)

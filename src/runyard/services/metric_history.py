@@ -12,6 +12,7 @@ from runyard.domain.entities import Metric, Page, SeriesPoint
 from runyard.domain.errors import invalid
 from runyard.services.context import RequestContext
 from runyard.services.runs import RunService
+from runyard.store import metric_inbox
 from runyard.store import metric_sampling as sampling
 from runyard.store import metric_series as series
 from runyard.store import search as search_sql
@@ -42,6 +43,17 @@ class MetricHistoryService:
         self._keys = keys
         self._runs = runs
 
+    def _move_waiting_points(self) -> None:
+        """Points acknowledged by the SQLite point writer may still wait in `metric_inbox`, which
+        the history queries do not read: move them into `metrics` first."""
+        if self._db.dialect != "sqlite":
+            return
+        with self._db.read() as conn:
+            waiting = metric_inbox.pending(conn)
+        if waiting:
+            with self._db.write() as conn:
+                metric_inbox.move_all(conn)
+
     def history(
         self, ctx: RequestContext, run_id: str, key: str, max_results: int | None, page_token: str | None
     ) -> Page[SeriesPoint]:
@@ -55,6 +67,7 @@ class MetricHistoryService:
         if after is not None and position is None:
             raise invalid(f"Invalid page token, it does not mark a point of a metric history: '{page_token}'")
         key_id = self._keys.existing_id(key)
+        self._move_waiting_points()
         with self._db.read() as conn:
             row = self._runs.require(conn, ctx, run_id)
             if key_id is None:
@@ -93,6 +106,7 @@ class MetricHistoryService:
                 f"end_step must be greater than start_step. Found start_step={start_step} and end_step={end_step}."
             )
         key_id = self._keys.existing_id(key)
+        self._move_waiting_points()
         out: list[RunMetric] = []
         with self._db.read() as conn:
             rows = [self._runs.require(conn, ctx, run_id) for run_id in run_ids]

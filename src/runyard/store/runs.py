@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import Connection, delete, select, update
 
 from runyard.domain.entities import Dataset, DatasetInput, Metric, ModelIO, Run, RunInfo
-from runyard.store import fastsql, schema
+from runyard.store import fastsql, metric_inbox, schema
 from runyard.store.dialect import insert
 
 _R = schema.runs
@@ -230,15 +230,23 @@ def insert_points(conn: Connection, pk: int, prepared: PreparedPoints) -> None:
     insert_points_of_runs(conn, [(pk, prepared)])
 
 
-def insert_points_of_runs(conn: Connection, batches: Sequence[tuple[int, PreparedPoints]]) -> None:
-    """`insert_points` for several runs' batches at once: one multi-row statement per table and chunk."""
+def insert_points_of_runs(
+    conn: Connection, batches: Sequence[tuple[int, PreparedPoints]], *, to_inbox: bool = False
+) -> None:
+    """`insert_points` for several runs' batches at once: one multi-row statement per table and chunk.
+
+    `to_inbox`: append the points to `metric_inbox` rather than `metrics` (SQLite's point writer).
+    """
     points: list[Any] = []
     latest: list[Any] = []
     for pk, prepared in batches:
         for values, out in ((prepared.points, points), (prepared.latest, latest)):
             values[0::_POINT_COLUMNS] = [pk] * (len(values) // _POINT_COLUMNS)
             out += values
-    fastsql.insert_flat(conn, _INSERT_POINTS, _POINT_COLUMNS, points, _POINTS_CONFLICT, pg_types=_POINT_PG_TYPES)
+    if to_inbox:
+        metric_inbox.append(conn, _POINT_COLUMNS, points)
+    else:
+        fastsql.insert_flat(conn, _INSERT_POINTS, _POINT_COLUMNS, points, _POINTS_CONFLICT, pg_types=_POINT_PG_TYPES)
     fastsql.insert_flat(conn, _UPSERT_LATEST, _POINT_COLUMNS, latest, _LATEST_CONFLICT, pg_types=_POINT_PG_TYPES)
 
 

@@ -131,6 +131,21 @@ metrics = Table(
     sqlite_with_rowid=False,
 )
 
+# Metric points acknowledged by the SQLite point writer and not yet moved into `metrics`. Appending
+# here touches only the table's last pages, where inserting into `metrics` dirties one page per
+# (run, key) series on every commit; `metric_inbox` moves them over in large sorted batches, and
+# readers of `metrics` move pending points first. Same columns as `metrics`; no key, no index.
+metric_inbox = Table(
+    "metric_inbox",
+    metadata,
+    Column("run_id", Integer, nullable=False),
+    Column("key_id", Integer, nullable=False),
+    Column("step", BigInteger, nullable=False),
+    Column("timestamp", BigInteger, nullable=False),
+    Column("value", Float(53), nullable=False),
+    Column("is_nan", Boolean, nullable=False),
+)
+
 latest_metrics = Table(
     "latest_metrics",
     metadata,

@@ -41,6 +41,7 @@ def delete_all(conn: Connection, workspace_id: int) -> None:
     run_pks = select(schema.runs.c.id).where(schema.runs.c.experiment_id.in_(experiment_ids))
     for table in (
         schema.metrics,
+        schema.metric_inbox,
         schema.latest_metrics,
         schema.params,
         schema.run_tags,

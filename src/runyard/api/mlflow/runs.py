@@ -7,7 +7,8 @@ import asyncio
 from starlette.requests import Request
 from starlette.responses import Response
 
-from runyard.api.http import ok, page_response, parse_json_body, parse_query
+from runyard.api.http import ok, page_response, parse_json, parse_json_body, parse_query, read_json_body
+from runyard.api.mlflow import ingest_messages as ingest
 from runyard.api.mlflow import messages as m
 from runyard.api.mlflow import render
 from runyard.api.mlflow.fields import as_double
@@ -96,28 +97,37 @@ async def log_param(request: Request) -> Response:
 
 
 async def log_metric(request: Request) -> Response:
-    body = await parse_json_body(request, m.LogMetric)
-    run_id = _run_id(body)
-    metrics: list[MetricIn] = [
-        (
-            body.key,
-            as_double(body.value, "value"),
-            body.timestamp,
-            body.step,
-            body.model_id,
-            body.dataset_name,
-            body.dataset_digest,
-        )
-    ]
-    if not await _queued(request, run_id, metrics, single=True):
-        await in_context(
-            request, services(request).runs.log_batch, run_id, metrics=metrics, params=[], tags=[], single=True
-        )
+    body = await read_json_body(request)
+    await _log(request, ingest.log_metric(body) or _reference_log_metric(body), single=True)
     return ok()
 
 
-async def _queued(request: Request, run_id: str, metrics: list[MetricIn], *, single: bool = False) -> bool:
-    """Log metrics through the point writer when that path applies (see `RunService.queue_metrics`).
+async def log_batch(request: Request) -> Response:
+    body = await read_json_body(request, limit=MAX_BATCH_REQUEST_BYTES)
+    await _log(request, ingest.log_batch(body) or _reference_log_batch(body))
+    return ok()
+
+
+async def _log(request: Request, batch: ingest.Batch, *, single: bool = False) -> None:
+    """Metrics-only requests go through the point writer where that path applies (see
+    `RunService.queue_metrics`), the rest through `RunService.log_batch` on a service thread."""
+    run_id = batch.run_id
+    if not run_id:
+        raise invalid("Missing value for required parameter 'run_id'.")
+    if batch.params or batch.tags or not await _queued(request, run_id, batch.metrics, single=single):
+        await in_context(
+            request,
+            services(request).runs.log_batch,
+            run_id,
+            metrics=batch.metrics,
+            params=batch.params,
+            tags=batch.tags,
+            single=single,
+        )
+
+
+async def _queued(request: Request, run_id: str, metrics: list[MetricIn], *, single: bool) -> bool:
+    """Log metrics through the point writer; False if that path does not apply.
 
     Runs on the event loop: validation is CPU work, and the write happens on the writer's thread.
     """
@@ -131,33 +141,37 @@ async def _queued(request: Request, run_id: str, metrics: list[MetricIn], *, sin
     return True
 
 
-def _points(metrics: list[m.MetricMessage]) -> list[MetricIn]:
-    """log-batch `metrics[]` as the service's point tuples (doubles written as strings converted)."""
-    points: list[MetricIn] = []
-    for i, x in enumerate(metrics):
-        value = x["value"]
+def _reference_log_metric(body: bytes) -> ingest.Batch:
+    """log-metric decoded by the reference (pydantic) model: judges what the fast decoder did not accept."""
+    x = parse_json(body, m.LogMetric)
+    point: MetricIn = (
+        x.key,
+        as_double(x.value, "value"),
+        x.timestamp,
+        x.step,
+        x.model_id,
+        x.dataset_name,
+        x.dataset_digest,
+    )
+    return ingest.Batch(x.target, [point], [], [])
+
+
+def _reference_log_batch(body: bytes) -> ingest.Batch:
+    """log-batch decoded by the reference (pydantic) model (see `_reference_log_metric`)."""
+    x = parse_json(body, m.LogBatch)
+    metrics: list[MetricIn] = []
+    for i, p in enumerate(x.metrics):
+        value = p["value"]
         if not isinstance(value, float):
             value = as_double(value, f"metrics[{i}].value")
-        step: int = x.get("step", 0)
-        model_id: str | None = x.get("model_id")
-        points.append((x["key"], value, x["timestamp"], step, model_id, x.get("dataset_name"), x.get("dataset_digest")))
-    return points
-
-
-async def log_batch(request: Request) -> Response:
-    body = await parse_json_body(request, m.LogBatch, limit=MAX_BATCH_REQUEST_BYTES)
-    run_id = _run_id(body)
-    metrics = _points(body.metrics)
-    if body.params or body.tags or not await _queued(request, run_id, metrics):
-        await in_context(
-            request,
-            services(request).runs.log_batch,
-            run_id,
-            metrics=metrics,
-            params=[(p.key, p.value) for p in body.params],
-            tags=[(t.key, t.value) for t in body.tags],
+        step: int = p.get("step", 0)
+        model_id: str | None = p.get("model_id")
+        metrics.append(
+            (p["key"], value, p["timestamp"], step, model_id, p.get("dataset_name"), p.get("dataset_digest"))
         )
-    return ok()
+    return ingest.Batch(
+        x.target, metrics, [(kv.key, kv.value) for kv in x.params], [(kv.key, kv.value) for kv in x.tags]
+    )
 
 
 async def log_inputs(request: Request) -> Response:
