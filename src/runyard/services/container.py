@@ -34,6 +34,11 @@ class Services:
     model_versions: ModelVersionService
     point_writer: PointWriter | None
 
+    @property
+    def inline_short_calls(self) -> bool:
+        """Short service calls may run on the event loop when it is otherwise idle (SQLite only)."""
+        return self.db.is_sqlite
+
     @classmethod
     def build(cls, settings: Settings) -> Services:
         memory = SqliteMemory(cache_mib=settings.sqlite_cache_mib, mmap_mib=settings.sqlite_mmap_mib)

@@ -7,12 +7,12 @@ import asyncio
 from starlette.requests import Request
 from starlette.responses import Response
 
-from runyard.api.http import ok, page_response, parse_json, parse_json_body, parse_query, read_json_body
+from runyard.api.http import ok, page_response, parse_json, parse_json_body, parse_query, read_json_body, waiting_for
 from runyard.api.mlflow import ingest_messages as ingest
 from runyard.api.mlflow import messages as m
 from runyard.api.mlflow import render
 from runyard.api.mlflow.fields import as_double
-from runyard.api.routing import Endpoint, cached_context, in_context, services
+from runyard.api.routing import Endpoint, cached_context, in_context, inline_now, services
 from runyard.domain.entities import Dataset, ModelIO
 from runyard.domain.errors import invalid
 from runyard.domain.limits import MAX_BATCH_REQUEST_BYTES
@@ -35,13 +35,14 @@ async def create_run(request: Request) -> Response:
         run_name=body.run_name,
         start_time=body.start_time,
         tags=[(t.key, t.value) for t in body.tags],
+        short=True,
     )
     return ok({"run": render.run(run)})
 
 
 async def get_run(request: Request) -> Response:
     q = parse_query(request, m.RunRef)
-    run = await in_context(request, services(request).runs.get, _run_id(q))
+    run = await in_context(request, services(request).runs.get, _run_id(q), short=True)
     return ok({"run": render.run(run)})
 
 
@@ -54,31 +55,32 @@ async def update_run(request: Request) -> Response:
         status=body.status,
         end_time=body.end_time,
         run_name=body.run_name,
+        short=True,
     )
     return ok({"run_info": render.run_info(info)})
 
 
 async def delete_run(request: Request) -> Response:
     body = await parse_json_body(request, m.RunRef)
-    await in_context(request, services(request).runs.delete, _run_id(body))
+    await in_context(request, services(request).runs.delete, _run_id(body), short=True)
     return ok()
 
 
 async def restore_run(request: Request) -> Response:
     body = await parse_json_body(request, m.RunRef)
-    await in_context(request, services(request).runs.restore, _run_id(body))
+    await in_context(request, services(request).runs.restore, _run_id(body), short=True)
     return ok()
 
 
 async def set_tag(request: Request) -> Response:
     body = await parse_json_body(request, m.SetTag)
-    await in_context(request, services(request).runs.set_tag, _run_id(body), body.key, body.value)
+    await in_context(request, services(request).runs.set_tag, _run_id(body), body.key, body.value, short=True)
     return ok()
 
 
 async def delete_tag(request: Request) -> Response:
     body = await parse_json_body(request, m.DeleteTag)
-    await in_context(request, services(request).runs.delete_tag, _run_id(body), body.key)
+    await in_context(request, services(request).runs.delete_tag, _run_id(body), body.key, short=True)
     return ok()
 
 
@@ -92,6 +94,7 @@ async def log_param(request: Request) -> Response:
         params=[(body.key, body.value)],
         tags=[],
         single=True,
+        short=True,
     )
     return ok()
 
@@ -114,7 +117,12 @@ async def _log(request: Request, batch: ingest.Batch, *, single: bool = False) -
     run_id = batch.run_id
     if not run_id:
         raise invalid("Missing value for required parameter 'run_id'.")
-    if batch.params or batch.tags or not await _queued(request, run_id, batch.metrics, single=single):
+    if (
+        batch.params
+        or batch.tags
+        or inline_now(request)
+        or not await _queued(request, run_id, batch.metrics, single=single)
+    ):
         await in_context(
             request,
             services(request).runs.log_batch,
@@ -123,6 +131,7 @@ async def _log(request: Request, batch: ingest.Batch, *, single: bool = False) -
             params=batch.params,
             tags=batch.tags,
             single=single,
+            short=True,
         )
 
 
@@ -137,7 +146,7 @@ async def _queued(request: Request, run_id: str, metrics: list[MetricIn], *, sin
     future = services(request).runs.queue_metrics(ctx, run_id, metrics, single=single)
     if future is None:
         return False
-    await asyncio.wrap_future(future)
+    await waiting_for(asyncio.wrap_future(future))
     return True
 
 
