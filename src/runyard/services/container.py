@@ -47,8 +47,9 @@ class Services:
         experiments = ExperimentService(db)
         artifacts = ArtifactService(settings.artifact_root)
         logged_models = LoggedModelService(db, keys, experiments, artifacts)
-        # SQLite has one writer: metrics-only writes are grouped by one thread (see `point_writer`).
-        point_writer = PointWriter(db) if db.is_sqlite else None
+        # Metrics-only writes are grouped by one thread (see `point_writer`): on SQLite, which has one
+        # writer, and on PostgreSQL, where each transaction's commit waits for a WAL flush.
+        point_writer = PointWriter(db)
         runs = RunService(db, keys, experiments, logged_models, point_writer)
         return cls(
             settings=settings,

@@ -266,8 +266,8 @@ class RunService:
 
         Validates like `log_batch` (raising its errors here) and returns a future that completes
         when the points are committed. Returns None when this path does not apply — no point
-        writer (PostgreSQL), points linked to a logged model, or a key this process has not
-        interned yet (that needs a write) — and the caller uses `log_batch`.
+        writer, points linked to a logged model, or a key this process has not interned yet (that
+        needs a write) — and the caller uses `log_batch`.
         """
         if self._points is None or not run_id or any(m[4] for m in metrics):
             return None

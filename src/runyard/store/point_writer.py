@@ -1,17 +1,17 @@
-"""The metric point writer: one thread that writes queued metric points to a SQLite store in groups.
+"""The metric point writer: one thread that writes queued metric points to the store in groups.
 
 Metric points are most of what a tracking server writes (training loops, autologging). On SQLite
-every write is serialised anyway, and in a Python server each hand-over between threads costs a
-wait for the interpreter lock. So metrics-only writes are queued here instead of each taking a
-service thread: the writer takes everything queued (up to `MAX_GROUP_POINTS`), looks the runs up
-in one query, lets the caller's rule (`check`) accept or refuse each request, and inserts all the
-accepted points with a few multi-row statements in one transaction. Each request's future is
-resolved only after that transaction committed; a refused request writes nothing; if the
-transaction fails, every request of the group fails.
+every write is serialised anyway; on PostgreSQL every commit waits for a WAL flush; and in a Python
+server each hand-over between threads costs a wait for the interpreter lock. So metrics-only writes
+are queued here instead of each taking a service thread: the writer takes everything queued (up
+to `MAX_GROUP_POINTS`), looks the runs up in one query, lets the caller's rule (`check`) accept or
+refuse each request, and inserts all the accepted points with a few multi-row statements in one
+transaction. Each request's future is resolved only after that transaction committed; a refused
+request writes nothing; if the transaction fails, every request of the group fails.
 
-The points go to `metric_inbox` (see there); the writer moves the inbox into `metrics` once it
-holds `MOVE_AFTER_POINTS` points, when no request has come for `IDLE_MOVE_SECONDS`, and when it
-stops.
+On SQLite the points go to `metric_inbox` (see there); the writer moves the inbox into `metrics`
+once it holds `MOVE_AFTER_POINTS` points, when no request has come for `IDLE_MOVE_SECONDS`, and
+when it stops.
 """
 
 from __future__ import annotations
@@ -56,6 +56,8 @@ class PointWriter:
         self._db = db
         self._queue: queue.SimpleQueue[_Request | None] = queue.SimpleQueue()
         self._closed = False
+        # SQLite: points go to the inbox (see `metric_inbox`); PostgreSQL has no page-per-commit cost.
+        self._use_inbox = db.is_sqlite
         self._staged = 0  # points this writer appended to the inbox since its last move
         self._thread = threading.Thread(target=self._run, name="runyard-point-writer", daemon=True)
         self._thread.start()
@@ -77,7 +79,7 @@ class PointWriter:
 
     def _run(self) -> None:
         # Points a previous process left in the inbox are moved at the first idle moment.
-        self._staged = 1
+        self._staged = 1 if self._use_inbox else 0
         while True:
             try:
                 first = self._queue.get(timeout=IDLE_MOVE_SECONDS if self._staged else None)
@@ -85,7 +87,8 @@ class PointWriter:
                 self._move()
                 continue
             if first is None:
-                self._move()
+                if self._use_inbox:
+                    self._move()
                 return
             group = [first]
             size = first.points.count
@@ -104,7 +107,8 @@ class PointWriter:
             if self._staged >= MOVE_AFTER_POINTS:
                 self._move()
             if stopping:
-                self._move()
+                if self._use_inbox:
+                    self._move()
                 return
 
     def _move(self) -> None:
@@ -130,7 +134,7 @@ class PointWriter:
                         continue
                     assert row is not None  # a check refuses a missing run
                     accepted.append((row.pk, request.points))
-                run_store.insert_points_of_runs(conn, accepted, to_inbox=True)
+                run_store.insert_points_of_runs(conn, accepted, to_inbox=self._use_inbox)
         except BaseException as e:
             log.exception("writing %d metric requests failed", len(group))
             for request in group:
@@ -142,5 +146,5 @@ class PointWriter:
             if request.refused is not None:
                 request.future.set_exception(request.refused)
             else:
-                self._staged += request.points.count
+                self._staged += request.points.count if self._use_inbox else 0
                 request.future.set_result(None)

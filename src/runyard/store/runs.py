@@ -238,11 +238,20 @@ def insert_points_of_runs(
     `to_inbox`: append the points to `metric_inbox` rather than `metrics` (SQLite's point writer).
     """
     points: list[Any] = []
-    latest: list[Any] = []
+    newest: dict[tuple[int, int], tuple[int, int, float, bool]] = {}
     for pk, prepared in batches:
-        for values, out in ((prepared.points, points), (prepared.latest, latest)):
-            values[0::_POINT_COLUMNS] = [pk] * (len(values) // _POINT_COLUMNS)
-            out += values
+        values = prepared.points
+        values[0::_POINT_COLUMNS] = [pk] * (len(values) // _POINT_COLUMNS)
+        points += values
+        top = prepared.latest
+        for i in range(0, len(top), _POINT_COLUMNS):
+            series, row = (pk, top[i + 1]), (top[i + 2], top[i + 3], top[i + 4], top[i + 5])
+            current = newest.get(series)
+            if current is None or row[:3] > current[:3]:
+                newest[series] = row
+    # One row per series (PostgreSQL refuses to update a row twice in one statement), in key order,
+    # so that concurrent transactions lock latest_metrics rows in the same order and cannot deadlock.
+    latest = [value for series, row in sorted(newest.items()) for value in (*series, *row)]
     if to_inbox:
         metric_inbox.append(conn, _POINT_COLUMNS, points)
     else:

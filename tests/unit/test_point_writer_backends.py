@@ -1,0 +1,103 @@
+"""The point writer and the many-run point insert on both stores (PostgreSQL refuses to update a
+row twice in one statement, so a group's latest values must be merged per series first)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from runyard.config import normalise_database_url
+from runyard.domain.entities import ACTIVE, RunInfo
+from runyard.domain.errors import not_found
+from runyard.store import runs as run_store
+from runyard.store.database import Database
+from runyard.store.migrate import upgrade
+from runyard.store.point_writer import PointWriter
+from runyard.store.runs import RunRow
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'w.db'}"
+    else:
+        factory: Callable[[], str] = request.getfixturevalue("postgres_database_factory")
+        url = normalise_database_url(factory())
+    upgrade(url)
+    database = Database(url)
+    yield database
+    database.dispose()
+
+
+def _run(db: Database, name: str) -> RunRow:
+    info = RunInfo(name.ljust(32, "0"), 0, name, None, "RUNNING", 1, None, "mlflow-artifacts:/0", ACTIVE)
+    with db.write() as conn:
+        run_store.insert_run(conn, info)
+        row = run_store.get(conn, info.run_uuid)
+    assert row is not None
+    return row
+
+
+def _require(row: RunRow | None) -> None:
+    if row is None:
+        raise not_found("Run not found")
+
+
+def _latest(db: Database, pk: int) -> dict[int, tuple[int, float, bool]]:
+    with db.read() as conn:
+        rows = conn.execute(
+            text("SELECT key_id, step, value, is_nan FROM latest_metrics WHERE run_id = :pk"), {"pk": pk}
+        )
+        return {int(k): (int(s), float(v), bool(n)) for k, s, v, n in rows}
+
+
+def _points(db: Database, pk: int) -> int:
+    with db.read() as conn:
+        query = (
+            "SELECT (SELECT COUNT(*) FROM metrics WHERE run_id = :pk) "
+            "+ (SELECT COUNT(*) FROM metric_inbox WHERE run_id = :pk)"
+        )
+        return int(conn.execute(text(query), {"pk": pk}).scalar_one())
+
+
+def test_batches_of_one_run_in_one_statement_keep_the_newest_point_per_series(store: Database) -> None:
+    a, b = _run(store, "a"), _run(store, "b")
+    keys = {"m": 1, "n": 2}
+    batches = [
+        (a.pk, run_store.prepare_points([("m", 1.0, 10, 1), ("n", 5.0, 10, 7)], keys)),
+        (b.pk, run_store.prepare_points([("m", 9.0, 10, 1)], keys)),
+        (a.pk, run_store.prepare_points([("m", 2.0, 20, 2), ("n", 4.0, 30, 3)], keys)),
+        (a.pk, run_store.prepare_points([("m", math.nan, 5, 2), ("m", 0.5, 1, 0)], keys)),
+    ]
+    with store.write() as conn:
+        run_store.insert_points_of_runs(conn, batches)
+    # step 2 twice: the later timestamp wins (20 > 5); n keeps step 7 over the later step-3 point.
+    assert _latest(store, a.pk) == {1: (2, 2.0, False), 2: (7, 5.0, False)}
+    assert _latest(store, b.pk) == {1: (1, 9.0, False)}
+    assert _points(store, a.pk) == 6
+
+
+def test_the_writer_groups_requests_for_the_same_runs(store: Database) -> None:
+    runs = [_run(store, name) for name in ("a", "b", "c")]
+    writer = PointWriter(store)
+    try:
+        futures = [
+            writer.submit(
+                run.info.run_uuid,
+                run_store.prepare_points([("m", float(i), i, i), ("n", -float(i), i, i)], {"m": 1, "n": 2}),
+                _require,
+            )
+            for i in range(200)
+            for run in runs
+        ]
+        for future in futures:
+            assert future.result(timeout=60) is None
+    finally:
+        writer.stop()
+    for run in runs:
+        assert _latest(store, run.pk) == {1: (199, 199.0, False), 2: (199, -199.0, False)}
+        assert _points(store, run.pk) == 400
