@@ -11,13 +11,11 @@ import pytest
 from sqlalchemy import text
 
 from runyard.config import normalise_database_url
-from runyard.domain.entities import ACTIVE, RunInfo
-from runyard.domain.errors import not_found
 from runyard.store import runs as run_store
 from runyard.store.database import Database
 from runyard.store.migrate import upgrade
 from runyard.store.point_writer import PointWriter
-from runyard.store.runs import RunRow
+from tests.unit.point_store import make_run, require_run
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -31,20 +29,6 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
     database = Database(url)
     yield database
     database.dispose()
-
-
-def _run(db: Database, name: str) -> RunRow:
-    info = RunInfo(name.ljust(32, "0"), 0, name, None, "RUNNING", 1, None, "mlflow-artifacts:/0", ACTIVE)
-    with db.write() as conn:
-        run_store.insert_run(conn, info)
-        row = run_store.get(conn, info.run_uuid)
-    assert row is not None
-    return row
-
-
-def _require(row: RunRow | None) -> None:
-    if row is None:
-        raise not_found("Run not found")
 
 
 def _latest(db: Database, pk: int) -> dict[int, tuple[int, float, bool]]:
@@ -65,7 +49,7 @@ def _points(db: Database, pk: int) -> int:
 
 
 def test_batches_of_one_run_in_one_statement_keep_the_newest_point_per_series(store: Database) -> None:
-    a, b = _run(store, "a"), _run(store, "b")
+    a, b = make_run(store, "a"), make_run(store, "b")
     keys = {"m": 1, "n": 2}
     batches = [
         (a.pk, run_store.prepare_points([("m", 1.0, 10, 1), ("n", 5.0, 10, 7)], keys)),
@@ -82,14 +66,14 @@ def test_batches_of_one_run_in_one_statement_keep_the_newest_point_per_series(st
 
 
 def test_the_writer_groups_requests_for_the_same_runs(store: Database) -> None:
-    runs = [_run(store, name) for name in ("a", "b", "c")]
+    runs = [make_run(store, name) for name in ("a", "b", "c")]
     writer = PointWriter(store)
     try:
         futures = [
             writer.submit(
                 run.info.run_uuid,
                 run_store.prepare_points([("m", float(i), i, i), ("n", -float(i), i, i)], {"m": 1, "n": 2}),
-                _require,
+                require_run,
             )
             for i in range(200)
             for run in runs

@@ -12,13 +12,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from runyard.domain.errors import MlflowError, not_found
+from runyard.domain.errors import MlflowError
 from runyard.store import fastsql, metric_inbox
 from runyard.store import runs as run_store
 from runyard.store.database import Database
 from runyard.store.group_commit import GroupCommitFailed
 from runyard.store.point_writer import PointWriter
-from runyard.store.runs import RunRow
+from tests.unit.point_store import make_run, require_run
 
 
 @pytest.fixture
@@ -140,22 +140,6 @@ def store(tmp_path: Path) -> Iterator[Database]:
     database.dispose()
 
 
-def _run(db: Database, name: str) -> RunRow:
-    from runyard.domain.entities import ACTIVE, RunInfo
-
-    info = RunInfo(name.ljust(32, "0"), 0, name, None, "RUNNING", 1, None, "mlflow-artifacts:/0", ACTIVE)
-    with db.write() as conn:
-        run_store.insert_run(conn, info)
-        row = run_store.get(conn, info.run_uuid)
-    assert row is not None
-    return row
-
-
-def _require(row: RunRow | None) -> None:
-    if row is None:
-        raise not_found("Run not found")
-
-
 def _points(db: Database, pk: int) -> list[tuple[int, float]]:
     with db.read() as conn:
         rows = conn.execute(text("SELECT step, value FROM metrics WHERE run_id = :pk"), {"pk": pk})
@@ -163,15 +147,15 @@ def _points(db: Database, pk: int) -> list[tuple[int, float]]:
 
 
 def test_point_writer_commits_before_answering_and_refuses_per_request(store: Database) -> None:
-    a, b = _run(store, "a"), _run(store, "b")
+    a, b = make_run(store, "a"), make_run(store, "b")
     writer = PointWriter(store)
     try:
         futures = [
-            writer.submit(run.info.run_uuid, run_store.prepare_points([("m", float(i), i, i)], {"m": 1}), _require)
+            writer.submit(run.info.run_uuid, run_store.prepare_points([("m", float(i), i, i)], {"m": 1}), require_run)
             for i in range(50)
             for run in (a, b)
         ]
-        missing = writer.submit("f" * 32, run_store.prepare_points([("m", 1.0, 1, 1)], {"m": 1}), _require)
+        missing = writer.submit("f" * 32, run_store.prepare_points([("m", 1.0, 1, 1)], {"m": 1}), require_run)
         for future in futures:
             assert future.result(timeout=30) is None
         with pytest.raises(MlflowError, match="not found"):
@@ -181,7 +165,7 @@ def test_point_writer_commits_before_answering_and_refuses_per_request(store: Da
     assert sorted(_points(store, a.pk)) == [(i, float(i)) for i in range(50)]
     assert len(_points(store, b.pk)) == 50
     with pytest.raises(RuntimeError, match="stopped"):
-        writer.submit(a.info.run_uuid, run_store.prepare_points([], {}), _require)
+        writer.submit(a.info.run_uuid, run_store.prepare_points([], {}), require_run)
 
 
 def _inbox(db: Database) -> int:
@@ -199,12 +183,12 @@ def _wait_until(condition: Callable[[], bool], timeout: float = 10.0) -> bool:
 
 
 def test_acknowledged_points_are_committed_to_the_inbox_and_moved_when_idle(store: Database) -> None:
-    a = _run(store, "a")
+    a = make_run(store, "a")
     writer = PointWriter(store)
     try:
         # The same point twice (a client's retry) and a NaN; latest values are current at once.
         points = [("m", 1.0, 10, 1), ("m", 1.0, 10, 1), ("m", math.nan, 11, 2), ("n", 5.0, 1, 0)]
-        writer.submit(a.info.run_uuid, run_store.prepare_points(points, {"m": 1, "n": 2}), _require).result(30)
+        writer.submit(a.info.run_uuid, run_store.prepare_points(points, {"m": 1, "n": 2}), require_run).result(30)
         with store.read() as conn:
             latest = conn.execute(
                 text("SELECT key_id, step, is_nan FROM latest_metrics WHERE run_id = :pk"), {"pk": a.pk}
@@ -217,7 +201,7 @@ def test_acknowledged_points_are_committed_to_the_inbox_and_moved_when_idle(stor
 
 
 def test_points_left_in_the_inbox_by_a_stopped_process_are_moved(store: Database) -> None:
-    a = _run(store, "a")
+    a = make_run(store, "a")
     with store.write() as conn:
         metric_inbox.append(conn, 6, [a.pk, 1, 7, 70, 0.5, False, a.pk, 1, 8, 80, 0.25, False])
     assert _inbox(store) == 2 and _points(store, a.pk) == []
@@ -230,7 +214,7 @@ def test_points_left_in_the_inbox_by_a_stopped_process_are_moved(store: Database
 
 
 def test_moving_the_inbox_keeps_points_already_in_metrics_once(store: Database) -> None:
-    a = _run(store, "a")
+    a = make_run(store, "a")
     with store.write() as conn:
         run_store.insert_points(conn, a.pk, run_store.prepare_points([("m", 1.0, 1, 1)], {"m": 1}))
         metric_inbox.append(conn, 6, [a.pk, 1, 1, 1, 1.0, False, a.pk, 1, 2, 2, 2.0, False])

@@ -92,9 +92,9 @@ async def in_context(request: Request, fn: Callable[..., R], *args: Any, short: 
 
 
 def inline_now(request: Request) -> bool:
-    """Whether a short service call may run on the event loop now: the store is SQLite in this
-    process's data folder (no network round trips) and no other service call is under way, so
-    blocking the loop for a few hundred microseconds delays nobody and saves two thread hand-offs."""
+    """Whether a short service call may run on the event loop now: the store is a local SQLite file
+    (no network round trips) and no other service call is under way, so blocking the loop for a few
+    hundred microseconds delays nobody and saves two thread hand-offs."""
     return bool(services(request).inline_short_calls) and nothing_in_flight()
 
 

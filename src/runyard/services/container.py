@@ -32,7 +32,7 @@ class Services:
     logged_models: LoggedModelService
     registered_models: RegisteredModelService
     model_versions: ModelVersionService
-    point_writer: PointWriter | None
+    point_writer: PointWriter
 
     @property
     def inline_short_calls(self) -> bool:
@@ -67,6 +67,5 @@ class Services:
         )
 
     def close(self) -> None:
-        if self.point_writer is not None:
-            self.point_writer.stop()
+        self.point_writer.stop()
         self.db.dispose()

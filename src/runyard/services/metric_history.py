@@ -46,7 +46,7 @@ class MetricHistoryService:
     def _move_waiting_points(self) -> None:
         """Points acknowledged by the SQLite point writer may still wait in `metric_inbox`, which
         the history queries do not read: move them into `metrics` first."""
-        if self._db.dialect != "sqlite":
+        if not self._db.is_sqlite:
             return
         with self._db.read() as conn:
             waiting = metric_inbox.pending(conn)

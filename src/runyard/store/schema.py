@@ -12,6 +12,8 @@ Shape decisions, made for speed (DESIGN.md §3):
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import (
     BigInteger,
     Boolean,
@@ -118,33 +120,26 @@ params = Table(
     sqlite_with_rowid=False,
 )
 
-metrics = Table(
-    "metrics",
-    metadata,
-    Column("run_id", Integer, primary_key=True),
-    Column("key_id", Integer, primary_key=True),
-    Column("step", BigInteger, primary_key=True),
-    Column("timestamp", BigInteger, primary_key=True),
-    # NaN is stored as value 0 with is_nan set: SQLite has no NaN (it reads back as NULL).
-    Column("value", Float(53), primary_key=True),
-    Column("is_nan", Boolean, primary_key=True),
-    sqlite_with_rowid=False,
-)
+
+def _point_columns(*, keyed: bool) -> list[Column[Any]]:
+    """A metric point's columns: all of them the primary key (`keyed`), or plain non-null columns.
+    NaN is stored as value 0 with is_nan set: SQLite has no NaN (it reads back as NULL)."""
+    types = {"run_id": Integer, "key_id": Integer, "step": BigInteger, "timestamp": BigInteger}
+    columns: list[Column[Any]] = [Column(name, t, primary_key=keyed, nullable=False) for name, t in types.items()]
+    return [
+        *columns,
+        Column("value", Float(53), primary_key=keyed, nullable=False),
+        Column("is_nan", Boolean, primary_key=keyed, nullable=False),
+    ]
+
+
+metrics = Table("metrics", metadata, *_point_columns(keyed=True), sqlite_with_rowid=False)
 
 # Metric points acknowledged by the SQLite point writer and not yet moved into `metrics`. Appending
 # here touches only the table's last pages, where inserting into `metrics` dirties one page per
 # (run, key) series on every commit; `metric_inbox` moves them over in large sorted batches, and
 # readers of `metrics` move pending points first. Same columns as `metrics`; no key, no index.
-metric_inbox = Table(
-    "metric_inbox",
-    metadata,
-    Column("run_id", Integer, nullable=False),
-    Column("key_id", Integer, nullable=False),
-    Column("step", BigInteger, nullable=False),
-    Column("timestamp", BigInteger, nullable=False),
-    Column("value", Float(53), nullable=False),
-    Column("is_nan", Boolean, nullable=False),
-)
+metric_inbox = Table("metric_inbox", metadata, *_point_columns(keyed=False))
 
 latest_metrics = Table(
     "latest_metrics",

@@ -113,7 +113,8 @@ async def log_batch(request: Request) -> Response:
 
 async def _log(request: Request, batch: ingest.Batch, *, single: bool = False) -> None:
     """Metrics-only requests go through the point writer where that path applies (see
-    `RunService.queue_metrics`), the rest through `RunService.log_batch` on a service thread."""
+    `RunService.queue_metrics`); the rest, and any request that finds the server otherwise idle on
+    SQLite (see `inline_now`), through `RunService.log_batch`."""
     run_id = batch.run_id
     if not run_id:
         raise invalid("Missing value for required parameter 'run_id'.")
