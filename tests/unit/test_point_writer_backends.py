@@ -85,3 +85,23 @@ def test_the_writer_groups_requests_for_the_same_runs(store: Database) -> None:
     for run in runs:
         assert _latest(store, run.pk) == {1: (199, 199.0, False), 2: (199, -199.0, False)}
         assert _points(store, run.pk) == 400
+
+
+def _reltuples(db: Database) -> float:
+    with db.read() as conn:
+        return float(conn.execute(text("SELECT reltuples FROM pg_class WHERE relname = 'metrics'")).scalar_one())
+
+
+@pytest.mark.parametrize("threshold", [50, 10**9])
+def test_planner_statistics_are_refreshed_as_a_fresh_table_fills(store: Database, threshold: int) -> None:
+    if store.is_sqlite:
+        pytest.skip("PostgreSQL planner statistics")
+    run = make_run(store, "a")
+    writer = PointWriter(store, analyze_after_points=threshold)
+    try:
+        prepared = run_store.prepare_points([("m", float(i), i, i) for i in range(100)], {"m": 1})
+        writer.submit(run.info.run_uuid, prepared, require_run).result(timeout=60)
+    finally:
+        writer.stop()
+    # A table never analyzed has reltuples -1; ANALYZE sets it to the sampled row count.
+    assert _reltuples(store) == (100 if threshold == 50 else -1)

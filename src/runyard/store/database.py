@@ -107,6 +107,15 @@ class Database:
         with self.engine.connect() as conn, conn.begin():
             yield conn
 
+    def refresh_statistics(self, *tables: str) -> None:
+        """PostgreSQL: re-sample the tables' planner statistics (`ANALYZE`). Until autovacuum first
+        gets to a freshly filled table, the planner has no idea of its size and may scan it whole
+        where an index seek would do (sampled history: 1.2 s instead of 25 ms for 300k points)."""
+        if self.dialect != "postgresql":
+            return
+        with self.engine.connect() as conn, conn.begin():
+            conn.exec_driver_sql(f"ANALYZE {', '.join(tables)}")
+
     def dispose(self) -> None:
         if self._group is not None:
             self._group.close()

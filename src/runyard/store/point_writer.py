@@ -31,6 +31,9 @@ from runyard.store.runs import PreparedPoints, RunRow
 log = logging.getLogger(__name__)
 
 MAX_GROUP_POINTS = 20_000
+# Planner statistics are refreshed (PostgreSQL) once this process has written this many points,
+# then each time its count doubles: a fresh database's tables are analyzed while they fill.
+ANALYZE_AFTER_POINTS = 100_000
 # Moving fewer points at a time writes each series' page more often; more makes one move (which
 # holds the write lock) longer. Measured on this project's benchmark machine: ~8k points ≈ 14 ms.
 MOVE_AFTER_POINTS = 8_000
@@ -52,8 +55,10 @@ class _Request:
 class PointWriter:
     """Writes queued metric points to SQLite from one thread, one transaction per group."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, analyze_after_points: int = ANALYZE_AFTER_POINTS) -> None:
         self._db = db
+        self._written = 0
+        self._analyze_at = analyze_after_points
         self._queue: queue.SimpleQueue[_Request | None] = queue.SimpleQueue()
         self._closed = False
         # SQLite: points go to the inbox (see `metric_inbox`); PostgreSQL has no page-per-commit cost.
@@ -104,12 +109,21 @@ class PointWriter:
                 group.append(more)
                 size += more.points.count
             self._write(group)
+            if self._written >= self._analyze_at:
+                self._analyze()
             if self._staged >= MOVE_AFTER_POINTS:
                 self._move()
             if stopping:
                 if self._use_inbox:
                     self._move()
                 return
+
+    def _analyze(self) -> None:
+        self._analyze_at = 2 * self._written
+        try:
+            self._db.refresh_statistics("metrics", "latest_metrics")
+        except Exception:
+            log.exception("refreshing planner statistics failed")
 
     def _move(self) -> None:
         """Move the inbox into `metrics`; on failure the points stay in the inbox (still committed)."""
@@ -146,5 +160,6 @@ class PointWriter:
             if request.refused is not None:
                 request.future.set_exception(request.refused)
             else:
+                self._written += request.points.count
                 self._staged += request.points.count if self._use_inbox else 0
                 request.future.set_result(None)
