@@ -40,11 +40,16 @@ def ok(content: Any = None) -> JSONResponse:
 
 def page_response(page: Page[T], field: str, render: Callable[[T], Any]) -> JSONResponse:
     """One page of a listing: `{field: [...], "next_page_token": ...}`, empty parts omitted."""
+    return rendered_page_response(field, [render(item) for item in page.items], page.next_page_token)
+
+
+def rendered_page_response(field: str, items: list[Any], next_page_token: str | None) -> JSONResponse:
+    """`page_response` for items already rendered (in one pass, where there are many)."""
     out: dict[str, Any] = {}
-    if page.items:
-        out[field] = [render(item) for item in page.items]
-    if page.next_page_token:
-        out["next_page_token"] = page.next_page_token
+    if items:
+        out[field] = items
+    if next_page_token:
+        out["next_page_token"] = next_page_token
     return ok(out)
 
 

@@ -19,7 +19,7 @@ from sqlalchemy import Connection
 from runyard.store import fastsql
 
 _COLUMNS = "run_id, key_id, step, timestamp, value, is_nan"
-APPEND = f"INSERT INTO metric_inbox ({_COLUMNS})"
+_APPEND = f"INSERT INTO metric_inbox ({_COLUMNS})"
 # `WHERE true` keeps SQLite from reading ON CONFLICT as part of the SELECT; identical points (a
 # client's retry) collapse into one, as they do when written to `metrics` directly.
 _MOVE = (
@@ -30,7 +30,7 @@ _MOVE = (
 
 def append(conn: Connection, columns: int, flat: list[Any]) -> None:
     """Append points laid out as in `runs.PreparedPoints` (run ids filled in)."""
-    fastsql.insert_flat(conn, APPEND, columns, flat)
+    fastsql.insert_flat(conn, _APPEND, columns, flat)
 
 
 def pending(conn: Connection) -> bool:

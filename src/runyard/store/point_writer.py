@@ -53,7 +53,7 @@ class _Request:
 
 
 class PointWriter:
-    """Writes queued metric points to SQLite from one thread, one transaction per group."""
+    """Writes queued metric points from one thread, one transaction per group."""
 
     def __init__(self, db: Database, analyze_after_points: int = ANALYZE_AFTER_POINTS) -> None:
         self._db = db

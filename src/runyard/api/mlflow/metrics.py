@@ -5,7 +5,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
-from runyard.api.http import ok, parse_query
+from runyard.api.http import ok, parse_query, rendered_page_response
 from runyard.api.mlflow import messages as m
 from runyard.api.mlflow import render
 from runyard.api.routing import Endpoint, in_context, services
@@ -19,12 +19,7 @@ async def get_metric_history(request: Request) -> Response:
     page = await in_context(
         request, services(request).metric_history.history, q.target, q.metric_key, q.max_results, q.page_token
     )
-    out: dict[str, object] = {}
-    if page.items:
-        out["metrics"] = render.series_points(q.metric_key, page.items)
-    if page.next_page_token:
-        out["next_page_token"] = page.next_page_token
-    return ok(out)
+    return rendered_page_response("metrics", render.series_points(q.metric_key, page.items), page.next_page_token)
 
 
 async def get_metric_history_bulk_interval(request: Request) -> Response:
