@@ -1,18 +1,180 @@
-"""The `runyard` command line: `server`, `db upgrade`, `workspace create|list|show|update|delete`."""
+"""The `runyard` command line: `server`, `db upgrade`, `workspace create|list|show|update|delete`.
+
+Every `runyard server` option lives in `SERVER_OPTIONS` (a flag, its `RUNYARD_*` variable and, where
+`mlflow server` has the same setting, its `MLFLOW_*` variable, which `RUNYARD_*` overrides) and
+arrives in `server()` as a keyword argument named like the `Settings` field it fills.
+"""
 
 from __future__ import annotations
 
+import functools
+import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
+from click.core import ParameterSource
 
 from runyard import __version__
-from runyard.config import DEFAULT_SQLITE_CACHE_MIB, DEFAULT_SQLITE_MMAP_MIB, Settings
+from runyard.config import (
+    DEFAULT_LOG_LEVEL,
+    DEFAULT_SQLITE_CACHE_MIB,
+    DEFAULT_SQLITE_MMAP_MIB,
+    ENV_PREFIX,
+    LOG_LEVELS,
+    SOURCE_COMMAND_LINE,
+    SOURCE_DEFAULT,
+    SOURCE_MLFLOW_ENV,
+    SOURCE_RUNYARD_ENV,
+    Settings,
+    StartupError,
+    resolve_artifacts_destination,
+)
 
 if TYPE_CHECKING:
     from runyard.domain.entities import Workspace
     from runyard.services.container import Services
+
+Decorator = Callable[[Any], Any]
+
+
+def env(name: str, mlflow: str | None = None) -> list[str]:
+    """The variables an option reads, strongest first: `RUNYARD_<name>`, then `mlflow server`'s name."""
+    return [ENV_PREFIX + name] + ([mlflow] if mlflow else [])
+
+
+def _option(*decls: str, **kwargs: Any) -> Decorator:
+    return click.option(*decls, show_envvar=True, **kwargs)
+
+
+DATA_DIR_OPTION = _option(
+    "--data-dir",
+    envvar=env("DATA_DIR"),
+    default="./runyard-data",
+    show_default=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder for the embedded SQLite database and local artifacts.",
+)
+BACKEND_STORE_URI_OPTION = _option(
+    "--backend-store-uri",
+    envvar=env("BACKEND_STORE_URI", "MLFLOW_BACKEND_STORE_URI"),
+    default=None,
+    help="Database URL: sqlite:///path or postgresql://user@host/db (default: SQLite in the data dir).",
+)
+ARTIFACTS_DESTINATION_OPTION = _option(
+    "--artifacts-destination",
+    envvar=env("ARTIFACTS_DESTINATION", "MLFLOW_ARTIFACTS_DESTINATION"),
+    default=None,
+    help="Local folder (path or file:///path) where artifact bytes are stored (default: <data-dir>/artifacts).",
+)
+
+SERVER_OPTIONS: list[Decorator] = [
+    _option(
+        "--host",
+        "-h",
+        envvar=env("HOST", "MLFLOW_HOST"),
+        default="127.0.0.1",
+        show_default=True,
+        help="Interface to bind (0.0.0.0 or :: for all interfaces).",
+    ),
+    _option(
+        "--port",
+        "-p",
+        envvar=env("PORT", "MLFLOW_PORT"),
+        default=5000,
+        show_default=True,
+        type=click.IntRange(0, 65535),
+        help="Port to listen on (0: any free port).",
+    ),
+    DATA_DIR_OPTION,
+    BACKEND_STORE_URI_OPTION,
+    ARTIFACTS_DESTINATION_OPTION,
+    _option(
+        "--default-artifact-root",
+        envvar=["MLFLOW_DEFAULT_ARTIFACT_ROOT"],
+        default=None,
+        help="mlflow server's flag, accepted for its habit: a local folder is used as --artifacts-destination "
+        "(Runyard always proxies artifacts; experiments get mlflow-artifacts:/ locations), mlflow-artifacts:/ "
+        "is the default.",
+    ),
+    _option(
+        "--workers",
+        "-w",
+        envvar=env("WORKERS", "MLFLOW_WORKERS"),
+        default=1,
+        show_default=True,
+        type=click.IntRange(1),
+        help="Server processes.",
+    ),
+    _option(
+        "--sqlite-cache-mib",
+        envvar=env("SQLITE_CACHE_MIB"),
+        default=DEFAULT_SQLITE_CACHE_MIB,
+        show_default=True,
+        type=click.IntRange(1),
+        help="SQLite page cache per database connection, in MiB.",
+    ),
+    _option(
+        "--sqlite-mmap-mib",
+        envvar=env("SQLITE_MMAP_MIB"),
+        default=DEFAULT_SQLITE_MMAP_MIB,
+        show_default=True,
+        type=click.IntRange(0),
+        help="How much of the SQLite file is read through a memory mapping, in MiB (0: none).",
+    ),
+    _option(
+        "--log-level",
+        envvar=env("LOG_LEVEL"),
+        default=DEFAULT_LOG_LEVEL,
+        show_default=True,
+        type=click.Choice(LOG_LEVELS, case_sensitive=False),
+        callback=lambda _ctx, _param, value: value.lower(),
+        help="Level of the runyard.* and uvicorn log lines (on stderr).",
+    ),
+    _option(
+        "--access-log/--no-access-log",
+        envvar=env("ACCESS_LOG"),
+        default=False,
+        show_default=True,
+        help="Log one line per request (on stdout).",
+    ),
+]
+
+
+def _apply(options: list[Decorator]) -> Decorator:
+    def decorate(fn: Any) -> Any:
+        for option in reversed(options):
+            fn = option(fn)
+        return fn
+
+    return decorate
+
+
+def _fail_cleanly(fn: Any) -> Any:
+    """Start-up problems and MLflow-shaped refusals become a short `Error: ...` and exit status 1."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from runyard.domain.errors import MlflowError
+
+        try:
+            return fn(*args, **kwargs)
+        except StartupError as e:
+            raise click.ClickException(str(e)) from None
+        except MlflowError as e:
+            raise click.ClickException(f"{e.error_code}: {e.message}") from None
+
+    return wrapper
+
+
+def _source(ctx: click.Context, name: str, runyard_var: str | None) -> int:
+    source = ctx.get_parameter_source(name)
+    if source == ParameterSource.COMMANDLINE:
+        return SOURCE_COMMAND_LINE
+    if source == ParameterSource.ENVIRONMENT:
+        return SOURCE_RUNYARD_ENV if runyard_var and os.environ.get(runyard_var) else SOURCE_MLFLOW_ENV
+    return SOURCE_DEFAULT
 
 
 @click.group()
@@ -22,77 +184,24 @@ def main() -> None:
 
 
 @main.command()
-@click.option("--host", envvar="RUNYARD_HOST", default="127.0.0.1", show_default=True, help="Interface to bind.")
-@click.option("--port", envvar="RUNYARD_PORT", default=5000, show_default=True, type=int, help="Port to listen on.")
-@click.option(
-    "--data-dir",
-    envvar="RUNYARD_DATA_DIR",
-    default="./runyard-data",
-    show_default=True,
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Folder for the embedded SQLite database and local artifacts.",
-)
-@click.option(
-    "--backend-store-uri",
-    envvar="RUNYARD_BACKEND_STORE_URI",
-    default=None,
-    help="Database URL: sqlite:///path or postgresql://user@host/db (default: SQLite in the data dir).",
-)
-@click.option(
-    "--artifacts-destination",
-    envvar="RUNYARD_ARTIFACTS_DESTINATION",
-    default=None,
-    help="Where artifact bytes are stored (default: <data-dir>/artifacts).",
-)
-@click.option(
-    "--workers",
-    envvar="RUNYARD_WORKERS",
-    default=1,
-    show_default=True,
-    type=click.IntRange(1),
-    help="Server processes.",
-)
-@click.option(
-    "--sqlite-cache-mib",
-    envvar="RUNYARD_SQLITE_CACHE_MIB",
-    default=DEFAULT_SQLITE_CACHE_MIB,
-    show_default=True,
-    type=click.IntRange(1),
-    help="SQLite page cache per database connection, in MiB.",
-)
-@click.option(
-    "--sqlite-mmap-mib",
-    envvar="RUNYARD_SQLITE_MMAP_MIB",
-    default=DEFAULT_SQLITE_MMAP_MIB,
-    show_default=True,
-    type=click.IntRange(0),
-    help="How much of the SQLite file is read through a memory mapping, in MiB (0: none).",
-)
-def server(
-    host: str,
-    port: int,
-    data_dir: Path,
-    backend_store_uri: str | None,
-    artifacts_destination: str | None,
-    workers: int,
-    sqlite_cache_mib: int,
-    sqlite_mmap_mib: int,
-) -> None:
-    """Serve the MLflow REST protocol."""
+@_apply(SERVER_OPTIONS)
+@click.pass_context
+@_fail_cleanly
+def server(ctx: click.Context, default_artifact_root: str | None, **options: Any) -> None:
+    """Serve the MLflow REST protocol.
+
+    Every option can be set by the environment variable shown; where `mlflow server` has the same
+    setting its MLFLOW_* variable works too, and RUNYARD_* wins when both are set.
+    """
     from runyard.server import serve
 
-    serve(
-        Settings(
-            host=host,
-            port=port,
-            data_dir=data_dir,
-            backend_store_uri=backend_store_uri,
-            artifacts_destination=artifacts_destination,
-            workers=workers,
-            sqlite_cache_mib=sqlite_cache_mib,
-            sqlite_mmap_mib=sqlite_mmap_mib,
-        )
+    options["artifacts_destination"] = resolve_artifacts_destination(
+        options["artifacts_destination"],
+        _source(ctx, "artifacts_destination", ENV_PREFIX + "ARTIFACTS_DESTINATION"),
+        default_artifact_root,
+        _source(ctx, "default_artifact_root", None),
     )
+    serve(Settings(**options))
 
 
 @main.group()
@@ -101,8 +210,9 @@ def db() -> None:
 
 
 @db.command("upgrade")
-@click.option("--data-dir", envvar="RUNYARD_DATA_DIR", default="./runyard-data", type=click.Path(path_type=Path))
-@click.option("--backend-store-uri", envvar="RUNYARD_BACKEND_STORE_URI", default=None)
+@DATA_DIR_OPTION
+@BACKEND_STORE_URI_OPTION
+@_fail_cleanly
 def db_upgrade(data_dir: Path, backend_store_uri: str | None) -> None:
     """Create or migrate the schema to the newest version."""
     from runyard.store.migrate import current_revision, upgrade
@@ -116,26 +226,23 @@ def db_upgrade(data_dir: Path, backend_store_uri: str | None) -> None:
 
 
 def _store_options(fn: Any) -> Any:
-    fn = click.option("--backend-store-uri", envvar="RUNYARD_BACKEND_STORE_URI", default=None, help="Database URL.")(fn)
-    fn = click.option(
-        "--artifacts-destination", envvar="RUNYARD_ARTIFACTS_DESTINATION", default=None, help="Artifact root."
-    )(fn)
-    return click.option(
-        "--data-dir",
-        envvar="RUNYARD_DATA_DIR",
-        default="./runyard-data",
-        show_default=True,
-        type=click.Path(file_okay=False, path_type=Path),
-    )(fn)
+    return _apply([DATA_DIR_OPTION, BACKEND_STORE_URI_OPTION, ARTIFACTS_DESTINATION_OPTION])(fn)
 
 
-def _services(data_dir: Path, backend_store_uri: str | None, artifacts_destination: str | None) -> Services:
+def _services(
+    data_dir: Path, backend_store_uri: str | None, artifacts_destination: str | None, *, create: bool
+) -> Services:
+    """The services over the store, migrated to the newest schema. `create=False` (commands that only
+    read): a missing or empty database is reported (`NoDatabase`) instead of being created."""
     from runyard.services.container import Services
-    from runyard.store.migrate import upgrade
+    from runyard.store.migrate import known_revisions, upgrade
+    from runyard.store.preflight import require_existing
 
     settings = Settings(
         data_dir=data_dir, backend_store_uri=backend_store_uri, artifacts_destination=artifacts_destination
     )
+    if not create:
+        require_existing(settings.database_url, known_revisions())
     upgrade(settings.database_url)
     return Services.build(settings)
 
@@ -150,21 +257,6 @@ def _show(w: Workspace) -> str:
     return "\n".join(lines)
 
 
-def _fail_on_mlflow_error(fn: Any) -> Any:
-    import functools
-
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from runyard.domain.errors import MlflowError
-
-        try:
-            return fn(*args, **kwargs)
-        except MlflowError as e:
-            raise click.ClickException(f"{e.error_code}: {e.message}") from None
-
-    return wrapper
-
-
 @main.group()
 def workspace() -> None:
     """Workspace administration, directly against the database (no server needed)."""
@@ -177,7 +269,7 @@ def workspace() -> None:
 @click.option("--artifact-root", default=None, help="Absolute folder for this workspace's artifacts.")
 @click.option("--path-root", "path_roots", multiple=True, help="Root folder for path naming (repeatable).")
 @_store_options
-@_fail_on_mlflow_error
+@_fail_cleanly
 def workspace_create(
     name: str,
     naming: str,
@@ -189,7 +281,7 @@ def workspace_create(
     artifacts_destination: str | None,
 ) -> None:
     """Create workspace NAME."""
-    services = _services(data_dir, backend_store_uri, artifacts_destination)
+    services = _services(data_dir, backend_store_uri, artifacts_destination, create=True)
     try:
         created = services.workspaces.create(
             name, description=description, naming=naming, artifact_root=artifact_root, path_roots=path_roots or None
@@ -201,10 +293,10 @@ def workspace_create(
 
 @workspace.command("list")
 @_store_options
-@_fail_on_mlflow_error
+@_fail_cleanly
 def workspace_list(data_dir: Path, backend_store_uri: str | None, artifacts_destination: str | None) -> None:
     """List workspaces."""
-    services = _services(data_dir, backend_store_uri, artifacts_destination)
+    services = _services(data_dir, backend_store_uri, artifacts_destination, create=False)
     try:
         for w in services.workspaces.list_all():
             click.echo(f"{w.name}\t{w.naming}\t{w.description or ''}")
@@ -215,10 +307,10 @@ def workspace_list(data_dir: Path, backend_store_uri: str | None, artifacts_dest
 @workspace.command("show")
 @click.argument("name")
 @_store_options
-@_fail_on_mlflow_error
+@_fail_cleanly
 def workspace_show(name: str, data_dir: Path, backend_store_uri: str | None, artifacts_destination: str | None) -> None:
     """Show workspace NAME."""
-    services = _services(data_dir, backend_store_uri, artifacts_destination)
+    services = _services(data_dir, backend_store_uri, artifacts_destination, create=False)
     try:
         click.echo(_show(services.workspaces.get(name)))
     finally:
@@ -230,7 +322,7 @@ def workspace_show(name: str, data_dir: Path, backend_store_uri: str | None, art
 @click.option("--description", default=None)
 @click.option("--artifact-root", default=None)
 @_store_options
-@_fail_on_mlflow_error
+@_fail_cleanly
 def workspace_update(
     name: str,
     description: str | None,
@@ -240,7 +332,7 @@ def workspace_update(
     artifacts_destination: str | None,
 ) -> None:
     """Change the description or (while empty) the artifact root of workspace NAME."""
-    services = _services(data_dir, backend_store_uri, artifacts_destination)
+    services = _services(data_dir, backend_store_uri, artifacts_destination, create=False)
     try:
         click.echo(_show(services.workspaces.update(name, description=description, artifact_root=artifact_root)))
     finally:
@@ -251,12 +343,12 @@ def workspace_update(
 @click.argument("name")
 @click.option("--force", is_flag=True, help="Also delete everything the workspace holds.")
 @_store_options
-@_fail_on_mlflow_error
+@_fail_cleanly
 def workspace_delete(
     name: str, force: bool, data_dir: Path, backend_store_uri: str | None, artifacts_destination: str | None
 ) -> None:
     """Delete workspace NAME (refused while it holds anything, unless --force)."""
-    services = _services(data_dir, backend_store_uri, artifacts_destination)
+    services = _services(data_dir, backend_store_uri, artifacts_destination, create=False)
     try:
         services.workspaces.delete(name, "CASCADE" if force else "RESTRICT")
         click.echo(f"Deleted workspace '{name}'.")

@@ -1,10 +1,18 @@
-"""Server settings: one immutable object built from command-line flags or `RUNYARD_*` variables."""
+"""Server settings: one immutable object built from command-line flags or `RUNYARD_*` variables.
+
+Adding a setting: add a field to `Settings` (worker processes get it through `to_env`/`from_env`,
+which handle every field by its type), then its `click` option to `cli.SERVER_OPTIONS`.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import os
+import re
+import typing
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 ENV_PREFIX = "RUNYARD_"
 
@@ -12,6 +20,22 @@ ENV_PREFIX = "RUNYARD_"
 # the database file (MiB). Larger figures read large databases faster and show as a larger RSS.
 DEFAULT_SQLITE_CACHE_MIB = 16
 DEFAULT_SQLITE_MMAP_MIB = 128
+
+LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
+DEFAULT_LOG_LEVEL = "info"
+
+# Database URL schemes the server has a dialect and a driver for.
+SUPPORTED_DATABASE_SCHEMES = ("sqlite", "sqlite+pysqlite", "postgresql", "postgres", "postgresql+psycopg")
+
+
+class StartupError(Exception):
+    """A problem the operator must fix before Runyard can start or an admin command can run.
+
+    The message is shown as it is (at most a few lines, no traceback) and never holds a password."""
+
+
+class ConfigError(StartupError):
+    """A setting that Runyard cannot work with (an unsupported URL scheme, conflicting flags)."""
 
 
 @dataclass(frozen=True)
@@ -26,55 +50,140 @@ class Settings:
     workers: int = 1
     sqlite_cache_mib: int = DEFAULT_SQLITE_CACHE_MIB
     sqlite_mmap_mib: int = DEFAULT_SQLITE_MMAP_MIB
+    log_level: str = DEFAULT_LOG_LEVEL
+    access_log: bool = False
+
+    def __post_init__(self) -> None:
+        if self.artifacts_destination is not None:
+            local_artifact_folder(self.artifacts_destination, "--artifacts-destination")
+        if self.log_level not in LOG_LEVELS:
+            raise ConfigError(f"--log-level {self.log_level!r}: must be one of {', '.join(LOG_LEVELS)}")
 
     @property
     def database_url(self) -> str:
         """The SQLAlchemy URL of the backend store (SQLite in the data folder unless told otherwise)."""
-        uri = self.backend_store_uri or f"sqlite:///{(self.data_dir / 'runyard.db').resolve()}"
-        return normalise_database_url(uri)
+        return normalise_database_url(self.backend_store_uri or self.default_database_uri)
+
+    @property
+    def default_database_uri(self) -> str:
+        return f"sqlite:///{(self.data_dir / 'runyard.db').resolve()}"
+
+    @property
+    def database_display(self) -> str:
+        """The backend store's URL as it may be printed: any password masked."""
+        return mask_password(self.backend_store_uri or self.default_database_uri)
 
     @property
     def artifact_root(self) -> str:
-        """Where artifact bytes live: a local folder path (or, later, an object-store URI)."""
-        dest = self.artifacts_destination or str((self.data_dir / "artifacts").resolve())
-        if dest.startswith("file://"):
-            dest = dest[len("file://") :]
-        return dest
+        """Where artifact bytes live: a local folder path (object stores come with issue 16)."""
+        if self.artifacts_destination:
+            return local_artifact_folder(self.artifacts_destination, "--artifacts-destination")
+        return str((self.data_dir / "artifacts").resolve())
 
     def to_env(self) -> dict[str, str]:
-        """The environment that makes `Settings.from_env()` rebuild these settings in a worker process."""
-        env = {
-            "HOST": self.host,
-            "PORT": str(self.port),
-            "DATA_DIR": str(self.data_dir.resolve()),
-            "WORKERS": str(self.workers),
-            "SQLITE_CACHE_MIB": str(self.sqlite_cache_mib),
-            "SQLITE_MMAP_MIB": str(self.sqlite_mmap_mib),
-        }
-        if self.backend_store_uri:
-            env["BACKEND_STORE_URI"] = self.backend_store_uri
-        if self.artifacts_destination:
-            env["ARTIFACTS_DESTINATION"] = self.artifacts_destination
-        return {ENV_PREFIX + k: v for k, v in env.items()}
+        """The environment that makes `Settings.from_env()` rebuild these settings in a worker process.
+
+        Every field is written (unset ones as an empty string), so nothing the worker inherits from the
+        operator's shell can change what the parent process decided."""
+        env: dict[str, str] = {}
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if value is None:
+                text = ""
+            elif isinstance(value, bool):
+                text = "1" if value else "0"
+            elif isinstance(value, Path):
+                text = str(value.resolve())
+            else:
+                text = str(value)
+            env[ENV_PREFIX + f.name.upper()] = text
+        return env
 
     @classmethod
-    def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
+    def from_env(cls, environ: typing.Mapping[str, str] | None = None) -> Settings:
+        """Settings from `RUNYARD_*` variables; an unset or empty variable leaves the default."""
         env = os.environ if environ is None else environ
+        hints = typing.get_type_hints(cls)
+        values: dict[str, object] = {}
+        for f in dataclasses.fields(cls):
+            text = env.get(ENV_PREFIX + f.name.upper())
+            if text:
+                values[f.name] = _parse(hints[f.name], text, ENV_PREFIX + f.name.upper())
+        return cls(**values)  # type: ignore[arg-type]
 
-        def get(name: str) -> str | None:
-            value = env.get(ENV_PREFIX + name)
-            return value if value else None
 
-        return cls(
-            host=get("HOST") or "127.0.0.1",
-            port=int(get("PORT") or 5000),
-            data_dir=Path(get("DATA_DIR") or "./runyard-data"),
-            backend_store_uri=get("BACKEND_STORE_URI"),
-            artifacts_destination=get("ARTIFACTS_DESTINATION"),
-            workers=int(get("WORKERS") or 1),
-            sqlite_cache_mib=int(get("SQLITE_CACHE_MIB") or DEFAULT_SQLITE_CACHE_MIB),
-            sqlite_mmap_mib=int(get("SQLITE_MMAP_MIB") or DEFAULT_SQLITE_MMAP_MIB),
+def _parse(kind: object, text: str, name: str) -> object:
+    if kind is bool:
+        if text.lower() in ("1", "true", "yes", "on"):
+            return True
+        if text.lower() in ("0", "false", "no", "off"):
+            return False
+        raise ConfigError(f"{name}={text!r}: expected true or false")
+    if kind is int:
+        try:
+            return int(text)
+        except ValueError:
+            raise ConfigError(f"{name}={text!r}: expected an integer") from None
+    if kind is Path:
+        return Path(text)
+    if kind in (str, str | None):
+        return text
+    raise TypeError(f"Settings field {name}: no environment encoding for {kind!r}")
+
+
+def local_artifact_folder(destination: str, flag: str) -> str:
+    """The local folder an artifact destination names (a path or a `file:` URI); any other scheme
+    is refused, since bytes would otherwise land in a folder named after the scheme."""
+    if not destination.strip():
+        raise ConfigError(f"{flag}: an empty value names no folder")
+    parts = urlsplit(destination)
+    # One letter before a colon is a Windows drive, not a scheme.
+    if len(parts.scheme) <= 1:
+        return destination
+    if parts.scheme.lower() == "file":
+        if parts.netloc not in ("", "localhost") or not parts.path or parts.query or parts.fragment:
+            raise ConfigError(f"{flag} {destination}: a file URI must name a local folder, e.g. file:///data/artifacts")
+        return unquote(parts.path)
+    raise ConfigError(
+        f"{flag} {destination}: '{parts.scheme}:' artifact stores are not supported yet (S3-compatible "
+        "storage is planned, issue 16); give a local folder (a path or file:///path)"
+    )
+
+
+def check_database_scheme(uri: str) -> None:
+    """Refuse a database URL Runyard has no dialect for, before anything tries to load a driver."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        url = make_url(uri)
+    except ArgumentError:
+        raise ConfigError(
+            f"--backend-store-uri {mask_password(uri)}: not a database URL; "
+            "use sqlite:///path/to/file.db or postgresql://user@host:5432/db"
+        ) from None
+    if url.drivername not in SUPPORTED_DATABASE_SCHEMES:
+        raise ConfigError(
+            f"--backend-store-uri {mask_password(uri)}: '{url.drivername}' databases are not supported; "
+            "use sqlite:///path/to/file.db or postgresql://user@host:5432/db"
         )
+
+
+def mask_password(uri: str) -> str:
+    """`uri` with the password (in the authority or a `password=` query parameter) replaced by ***."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        url = make_url(uri)
+    except ArgumentError:
+        # Not parseable as a URL: still hide anything that looks like user:password@.
+        scheme, sep, rest = uri.partition("://")
+        if sep and "@" in rest:
+            userinfo, _, host = rest.rpartition("@")
+            return f"{scheme}://{userinfo.partition(':')[0]}:***@{host}" if ":" in userinfo else uri
+        return uri
+    return re.sub(r"(?i)([?&]password=)[^&]*", r"\1***", url.render_as_string(hide_password=True))
 
 
 def normalise_database_url(uri: str) -> str:
@@ -83,3 +192,48 @@ def normalise_database_url(uri: str) -> str:
         if uri.startswith(prefix):
             return "postgresql+psycopg://" + uri[len(prefix) :]
     return uri
+
+
+def default_artifact_root_folder(root: str) -> str | None:
+    """`mlflow server --default-artifact-root` in Runyard's terms: Runyard always serves artifacts
+    itself (experiments get `mlflow-artifacts:/` locations), so `mlflow-artifacts:/` changes nothing
+    (None) and a local folder is where the bytes go, as `--artifacts-destination` would say."""
+    parts = urlsplit(root)
+    scheme = parts.scheme.lower()
+    if scheme == "mlflow-artifacts" and not parts.netloc and parts.path in ("", "/"):
+        return None
+    if scheme in ("mlflow-artifacts", "http", "https"):
+        raise ConfigError(
+            f"--default-artifact-root {root}: Runyard serves artifacts itself at mlflow-artifacts:/ (no prefix "
+            "or other server); give a local folder (used as --artifacts-destination) or leave it out"
+        )
+    local_artifact_folder(root, "--default-artifact-root")
+    return root
+
+
+# Where a value came from, weakest first: how two flags naming one setting are reconciled.
+SOURCE_DEFAULT, SOURCE_MLFLOW_ENV, SOURCE_RUNYARD_ENV, SOURCE_COMMAND_LINE = range(4)
+
+
+def resolve_artifacts_destination(
+    destination: str | None, destination_source: int, default_root: str | None, default_root_source: int
+) -> str | None:
+    """One artifact folder from `--artifacts-destination` and `--default-artifact-root`.
+
+    The stronger source wins (command line, then `RUNYARD_*`, then `MLFLOW_*` variables); two values
+    from equally strong sources that name different folders are refused rather than guessed between."""
+    folder = default_artifact_root_folder(default_root) if default_root else None
+    if folder is None:
+        return destination
+    if destination is None or default_root_source > destination_source:
+        return folder
+    if destination_source > default_root_source:
+        return destination
+    here = Path(local_artifact_folder(destination, "--artifacts-destination")).resolve()
+    there = Path(local_artifact_folder(folder, "--default-artifact-root")).resolve()
+    if here != there:
+        raise ConfigError(
+            f"--artifacts-destination {destination} and --default-artifact-root {default_root} name different "
+            "folders; Runyard keeps all artifacts in one place (it proxies them), so give one of the two"
+        )
+    return destination

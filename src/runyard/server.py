@@ -1,53 +1,172 @@
-"""Runs the server: migrate the store, print where to point MLflow, start uvicorn's workers."""
+"""Runs the server: check and migrate the store, bind the port, say where to point MLflow, start uvicorn.
+
+Start-up order: the database is inspected read-only (a foreign or unreachable one stops here,
+untouched), the port is bound (a busy port stops here, before anything is written), the schema is
+created or migrated, and only then the "serving on" line is printed. Problems surface as
+`StartupError`s, which the command line prints as a short message with a non-zero exit.
+"""
 
 from __future__ import annotations
 
+import dataclasses
+import errno
 import logging
+import logging.config
 import os
 import signal
+import socket
 import sys
 from types import FrameType
+from typing import Any
 
 import uvicorn
+from uvicorn.supervisors.multiprocess import Multiprocess
 
-from runyard.config import Settings
+from runyard import __version__
+from runyard.config import Settings, StartupError
 from runyard.http_protocol import HttpProtocol
-from runyard.store.migrate import upgrade
+from runyard.store import migrate
+from runyard.store.preflight import display_url
 
 log = logging.getLogger("runyard")
 
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+ACCESS_FORMAT = '%(asctime)s %(levelname)s %(name)s: %(client_addr)s - "%(request_line)s" %(status_code)s'
+_BACKLOG = 2048
+_ALL_INTERFACES = ("0.0.0.0", "::", "")
+
 
 def serve(settings: Settings) -> None:
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    upgrade(settings.database_url)
-    # Worker processes rebuild the settings from the environment.
-    os.environ.update(settings.to_env())
-    url = f"http://{_display_host(settings.host)}:{settings.port}"
-    # uvicorn drains in-flight requests on SIGTERM/SIGINT and then re-raises the signal to the
-    # handler that was installed before it: make that a clean exit.
+    """Run the server until SIGINT or SIGTERM (then exit 0 after in-flight requests finish)."""
     signal.signal(signal.SIGTERM, _exit_cleanly)
     signal.signal(signal.SIGINT, _exit_cleanly)
-    print(f"Runyard serving on {url} — point MLflow at it: export MLFLOW_TRACKING_URI={url}", flush=True)
-    uvicorn.run(
-        "runyard.app:create_app",
-        factory=True,
-        host=settings.host,
-        port=settings.port,
-        workers=settings.workers if settings.workers > 1 else None,
-        log_level="warning",
-        access_log=False,
-        timeout_graceful_shutdown=30,
-        timeout_keep_alive=30,
-        server_header=False,
-        http=HttpProtocol,
-    )
+    logging.config.dictConfig(logging_config(settings))
+    migrate.check(settings.database_url)
+    sock = bind(settings.host, settings.port)
+    settings = dataclasses.replace(settings, port=int(sock.getsockname()[1]))
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    migrate.upgrade(settings.database_url)
+    # Worker processes rebuild the settings from the environment.
+    os.environ.update(settings.to_env())
+    for line in startup_lines(settings):
+        print(line, flush=True)
+    config = uvicorn.Config("runyard.app:create_app", factory=True, **uvicorn_options(settings))
+    if settings.workers > 1:
+        supervisor = _Supervisor(config, sockets=[sock])
+        supervisor.run()
+        if supervisor.stopped_by is None:
+            raise StartupError("A worker process failed to start; see the log lines above.")
+        _say_stopped(supervisor.stopped_by)
+        return
+    # uvicorn drains in-flight requests on SIGTERM/SIGINT and then re-raises the signal to the
+    # handler that was installed before it (`_exit_cleanly`).
+    uvicorn.Server(config).run(sockets=[sock])
+    raise StartupError("The server did not start; see the log lines above.")
 
 
-def _display_host(host: str) -> str:
-    if host in ("0.0.0.0", "::", ""):
-        return "127.0.0.1"
-    return f"[{host}]" if ":" in host else host
+def uvicorn_options(settings: Settings) -> dict[str, Any]:
+    """Keyword arguments for `uvicorn.Config` (the application and its socket aside)."""
+    return {
+        "workers": settings.workers,
+        "http": HttpProtocol,
+        # Levels and handlers come from `log_config` alone (uvicorn's `log_level` would also lower
+        # the access logger's level and drop its lines under `--log-level warning`).
+        "log_config": logging_config(settings),
+        "log_level": None,
+        "access_log": settings.access_log,
+        "timeout_graceful_shutdown": 30,
+        "timeout_keep_alive": 30,
+        "server_header": False,
+        "backlog": _BACKLOG,
+    }
 
 
-def _exit_cleanly(_signum: int, _frame: FrameType | None) -> None:
+def logging_config(settings: Settings) -> dict[str, Any]:
+    """`logging.config.dictConfig` for the `runyard.*` and uvicorn loggers (applied in every process)."""
+    level = settings.log_level.upper()
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {
+            "plain": {"format": LOG_FORMAT},
+            "access": {"()": "uvicorn.logging.AccessFormatter", "fmt": ACCESS_FORMAT, "use_colors": False},
+        },
+        "handlers": {
+            "stderr": {"class": "logging.StreamHandler", "formatter": "plain", "stream": "ext://sys.stderr"},
+            "access": {"class": "logging.StreamHandler", "formatter": "access", "stream": "ext://sys.stdout"},
+        },
+        "loggers": {
+            "runyard": {"handlers": ["stderr"], "level": level, "propagate": False},
+            "uvicorn": {"handlers": ["stderr"], "level": level, "propagate": False},
+            "uvicorn.error": {"level": level},
+            "uvicorn.access": {
+                "handlers": ["access"],
+                "level": "INFO" if settings.access_log else "WARNING",
+                "propagate": False,
+            },
+        },
+    }
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """A listening socket on `host:port`; a busy port or a foreign address is a `StartupError`."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    where = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    sock = socket.socket(family=family)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(_BACKLOG)
+    except socket.gaierror:
+        sock.close()
+        raise StartupError(f"Cannot listen on {where}: unknown host name {host!r} (see --host).") from None
+    except OSError as e:
+        sock.close()
+        reason = {
+            errno.EADDRINUSE: "the port is already in use (another server running?); choose another with --port",
+            errno.EACCES: "permission denied (ports below 1024 need privileges); choose another with --port",
+            errno.EADDRNOTAVAIL: "that address does not belong to this machine (see --host)",
+        }.get(e.errno or 0, e.strerror or str(e))
+        raise StartupError(f"Cannot listen on {where}: {reason}.") from None
+    sock.set_inheritable(True)  # worker processes serve the same socket
+    return sock
+
+
+def startup_lines(settings: Settings) -> list[str]:
+    """What the operator reads at start-up: the stores in use and the URL to give MLflow."""
+    if settings.host in _ALL_INTERFACES:
+        url = f"http://{socket.gethostname()}:{settings.port}"
+        where = f"all interfaces ({settings.host or '0.0.0.0'}, port {settings.port})"
+    else:
+        host = f"[{settings.host}]" if ":" in settings.host else settings.host
+        url = f"http://{host}:{settings.port}"
+        where = url
+    workers = f", {settings.workers} worker processes" if settings.workers > 1 else ""
+    return [
+        f"Runyard {__version__}: database {display_url(settings.database_url)}",
+        f"Runyard artifacts: local folder {settings.artifact_root} (clients see mlflow-artifacts:/ URIs)",
+        f"Runyard serving on {where}{workers} — point MLflow at it: export MLFLOW_TRACKING_URI={url}",
+    ]
+
+
+class _Supervisor(Multiprocess):
+    """uvicorn's worker supervisor, remembering which signal stopped it."""
+
+    stopped_by: str | None = None
+
+    def handle_int(self) -> None:
+        self.stopped_by = "SIGINT"
+        super().handle_int()
+
+    def handle_term(self) -> None:
+        self.stopped_by = "SIGTERM"
+        super().handle_term()
+
+
+def _say_stopped(signal_name: str) -> None:
+    print(f"Runyard stopped ({signal_name}).", flush=True)
+
+
+def _exit_cleanly(signum: int, _frame: FrameType | None) -> None:
+    _say_stopped(signal.Signals(signum).name)
     sys.exit(0)
