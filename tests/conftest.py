@@ -25,6 +25,17 @@ os.environ.setdefault("GIT_PYTHON_REFRESH", "quiet")
 
 POSTGRES_ADMIN_URL = os.environ.get("RUNYARD_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 REQUIRE_POSTGRES = os.environ.get("RUNYARD_REQUIRE_POSTGRES") == "1"
+# `mlflow server`'s variables that `runyard server` also reads: a test server must not inherit them.
+MLFLOW_SERVER_VARS = frozenset(
+    {
+        "MLFLOW_HOST",
+        "MLFLOW_PORT",
+        "MLFLOW_WORKERS",
+        "MLFLOW_BACKEND_STORE_URI",
+        "MLFLOW_ARTIFACTS_DESTINATION",
+        "MLFLOW_DEFAULT_ARTIFACT_ROOT",
+    }
+)
 
 
 def free_port() -> int:
@@ -41,6 +52,7 @@ class ServerProcess:
     backend_store_uri: str | None = None
     workers: int = 1
     extra_env: dict[str, str] = field(default_factory=dict)
+    extra_args: list[str] = field(default_factory=list)
     port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
     log_path: Path | None = None
@@ -69,9 +81,10 @@ class ServerProcess:
         ]
         if self.backend_store_uri:
             cmd += ["--backend-store-uri", self.backend_store_uri]
+        cmd += self.extra_args
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.log_path = self.data_dir / f"server-{self.port}.log"
-        env = {k: v for k, v in os.environ.items() if not k.startswith("RUNYARD_")}
+        env = {k: v for k, v in os.environ.items() if not k.startswith("RUNYARD_") and k not in MLFLOW_SERVER_VARS}
         env.update(self.extra_env)
         with open(self.log_path, "ab") as log_file:  # the child keeps its own copy of the descriptor
             self.process = subprocess.Popen(

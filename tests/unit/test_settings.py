@@ -1,12 +1,26 @@
-"""Settings survive the trip to worker processes, and SQLite's memory settings reach every connection."""
+"""Settings survive the trip to worker processes, reject what Runyard cannot serve, and SQLite's memory
+settings reach every connection."""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
+import pytest
 from sqlalchemy import text
 
-from runyard.config import Settings
+from runyard.config import (
+    SOURCE_COMMAND_LINE,
+    SOURCE_DEFAULT,
+    SOURCE_MLFLOW_ENV,
+    SOURCE_RUNYARD_ENV,
+    ConfigError,
+    Settings,
+    check_database_scheme,
+    local_artifact_folder,
+    mask_password,
+    resolve_artifacts_destination,
+)
 from runyard.store.database import Database, SqliteMemory
 
 
@@ -15,8 +29,89 @@ def test_settings_round_trip_through_the_environment(tmp_path: Path) -> None:
     assert Settings.from_env(settings.to_env()) == settings
 
 
+def test_every_field_round_trips_with_a_non_default_value(tmp_path: Path) -> None:
+    settings = Settings(
+        host="::",
+        port=0,
+        data_dir=tmp_path,
+        backend_store_uri="postgresql://u:p@h/db",
+        artifacts_destination=f"file://{tmp_path}/a",
+        workers=4,
+        sqlite_cache_mib=3,
+        sqlite_mmap_mib=5,
+        log_level="debug",
+        access_log=True,
+    )
+    defaults = Settings(data_dir=tmp_path)
+    # A field added later without a non-default value here makes this test fail: extend it.
+    assert all(
+        getattr(settings, f.name) != getattr(defaults, f.name)
+        for f in dataclasses.fields(Settings)
+        if f.name != "data_dir"
+    )
+    assert Settings.from_env(settings.to_env()) == settings
+
+
+def test_to_env_overrides_what_the_shell_set_for_unset_fields(tmp_path: Path) -> None:
+    env = {"RUNYARD_BACKEND_STORE_URI": "sqlite:////elsewhere.db", "RUNYARD_ACCESS_LOG": "1"}
+    env.update(Settings(data_dir=tmp_path).to_env())
+    assert Settings.from_env(env) == Settings(data_dir=tmp_path)
+
+
 def test_defaults_when_the_environment_is_silent() -> None:
     assert Settings.from_env({}) == Settings()
+
+
+def test_a_malformed_environment_value_is_a_config_error() -> None:
+    with pytest.raises(ConfigError, match="RUNYARD_PORT"):
+        Settings.from_env({"RUNYARD_PORT": "eighty"})
+    with pytest.raises(ConfigError, match="RUNYARD_ACCESS_LOG"):
+        Settings.from_env({"RUNYARD_ACCESS_LOG": "maybe"})
+
+
+@pytest.mark.parametrize("dest", ["s3://bucket/prefix", "gs://b", "wasbs://c@a.blob.core.windows.net/p", "hdfs:/x"])
+def test_object_store_destinations_are_refused(dest: str) -> None:
+    with pytest.raises(ConfigError, match=r"not supported yet.*issue 16"):
+        Settings(artifacts_destination=dest)
+
+
+def test_local_destinations_are_folders() -> None:
+    assert local_artifact_folder("/data/a", "--x") == "/data/a"
+    assert local_artifact_folder("relative/a", "--x") == "relative/a"
+    assert local_artifact_folder("file:///data/a%20b", "--x") == "/data/a b"
+    assert local_artifact_folder("file://localhost/data/a", "--x") == "/data/a"
+    assert Settings(artifacts_destination="file:///data/x").artifact_root == "/data/x"
+    with pytest.raises(ConfigError, match="file URI"):
+        local_artifact_folder("file://otherhost/data", "--x")
+
+
+@pytest.mark.parametrize("uri", ["mysql://u@h/db", "mssql+pyodbc://h/db", "postgresql+psycopg2://h/db", "nonsense"])
+def test_unknown_database_schemes_are_refused(uri: str) -> None:
+    with pytest.raises(ConfigError, match="--backend-store-uri"):
+        check_database_scheme(uri)
+
+
+def test_passwords_are_masked() -> None:
+    assert mask_password("postgresql://u:s3cret@h:5432/db") == "postgresql://u:***@h:5432/db"
+    assert "s3cret" not in mask_password("postgresql://u@h/db?password=s3cret&sslmode=require")
+    assert "s3cret" not in mask_password("weird://u:s3cret@h")
+    assert Settings(backend_store_uri="postgresql://u:s3cret@h/db").database_display == "postgresql://u:***@h/db"
+
+
+def test_default_artifact_root_maps_onto_the_destination(tmp_path: Path) -> None:
+    a, b = str(tmp_path / "a"), str(tmp_path / "b")
+    resolve = resolve_artifacts_destination
+    assert resolve(None, SOURCE_DEFAULT, "mlflow-artifacts:/", SOURCE_COMMAND_LINE) is None
+    assert resolve(a, SOURCE_COMMAND_LINE, "mlflow-artifacts:/", SOURCE_COMMAND_LINE) == a
+    assert resolve(None, SOURCE_DEFAULT, b, SOURCE_MLFLOW_ENV) == b
+    assert resolve(a, SOURCE_RUNYARD_ENV, b, SOURCE_MLFLOW_ENV) == a  # RUNYARD_* wins over MLFLOW_*
+    assert resolve(a, SOURCE_MLFLOW_ENV, b, SOURCE_COMMAND_LINE) == b  # the command line wins
+    assert resolve(a, SOURCE_COMMAND_LINE, f"file://{a}", SOURCE_COMMAND_LINE) == a  # the same folder
+    with pytest.raises(ConfigError, match="different folders"):
+        resolve(a, SOURCE_COMMAND_LINE, b, SOURCE_COMMAND_LINE)
+    for root in ("s3://bucket", "http://host/api", "mlflow-artifacts:/prefix"):
+        with pytest.raises(ConfigError, match="--default-artifact-root"):
+            resolve(None, SOURCE_DEFAULT, root, SOURCE_COMMAND_LINE)
 
 
 def test_sqlite_memory_applies_to_each_connection(tmp_path: Path) -> None:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
-from runyard.config import StartupError, check_database_scheme, mask_password
+from runyard.config import StartupError, check_database_scheme, mask_password, normalise_database_url
 
 # How long start-up waits for a PostgreSQL server before saying it is unreachable.
 CONNECT_TIMEOUT_S = 10
@@ -55,6 +55,7 @@ def inspect_store(database_url: str) -> StoreState:
     check_database_scheme(database_url)
     from sqlalchemy.engine import make_url
 
+    database_url = normalise_database_url(database_url)
     url = make_url(database_url)
     if url.get_backend_name() == "sqlite":
         return _inspect_sqlite(url.database, database_url)
