@@ -1,4 +1,4 @@
-"""Side-by-side benchmark of Runyard against `mlflow server` 3.17.2 (DESIGN.md §4, issue 5).
+"""Side-by-side benchmark of Runyard against `mlflow server` 3.17.2 (issue 5).
 
 Run it with ``python -m benchmarks [--quick] [--backends sqlite,postgres] [--workloads W1,...]``.
 It starts both servers on the same kind of backend, seeds identical data over HTTP, measures the

@@ -1,4 +1,4 @@
-"""The limits MLflow's server enforces and its client respects (DESIGN.md §5)."""
+"""The limits MLflow's server enforces and its client respects."""
 
 from __future__ import annotations
 

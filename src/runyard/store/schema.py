@@ -1,6 +1,6 @@
 """Table definitions (SQLAlchemy Core). The migrations create exactly these tables.
 
-Shape decisions, made for speed (DESIGN.md §3):
+Shape decisions, made for speed:
 - metric, param and tag keys are interned in `keys` and referenced by integer id;
 - runs have an integer surrogate key (`runs.id`) that the narrow child rows point at, the 32-hex
   `run_uuid` is only looked up once per request;
