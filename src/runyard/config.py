@@ -94,6 +94,8 @@ class Settings:
                 text = "1" if value else "0"
             elif isinstance(value, Path):
                 text = str(value.resolve())
+            elif isinstance(value, tuple):
+                text = ",".join(value)
             else:
                 text = str(value)
             env[ENV_PREFIX + f.name.upper()] = text
@@ -124,8 +126,15 @@ def _parse(kind: object, text: str, name: str) -> object:
             return int(text)
         except ValueError:
             raise ConfigError(f"{name}={text!r}: expected an integer") from None
+    if kind is float:
+        try:
+            return float(text)
+        except ValueError:
+            raise ConfigError(f"{name}={text!r}: expected a number") from None
     if kind is Path:
         return Path(text)
+    if kind == tuple[str, ...]:
+        return tuple(item.strip() for item in text.split(",") if item.strip())
     if kind in (str, str | None):
         return text
     raise TypeError(f"Settings field {name}: no environment encoding for {kind!r}")

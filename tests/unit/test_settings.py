@@ -123,3 +123,15 @@ def test_sqlite_memory_applies_to_each_connection(tmp_path: Path) -> None:
                 assert conn.execute(text("PRAGMA mmap_size")).scalar() == 5 * 1024 * 1024
     finally:
         db.dispose()
+
+
+@dataclasses.dataclass(frozen=True)
+class _WithMoreKinds(Settings):
+    names: tuple[str, ...] = ()
+    seconds: float = 30.0
+
+
+def test_settings_added_later_round_trip_by_their_type(tmp_path: Path) -> None:
+    settings = _WithMoreKinds(data_dir=tmp_path, names=("localhost", "runyard.internal:5000"), seconds=2.5)
+    assert _WithMoreKinds.from_env(settings.to_env()) == settings
+    assert _WithMoreKinds.from_env(_WithMoreKinds(data_dir=tmp_path).to_env()).names == ()
