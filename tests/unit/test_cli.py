@@ -105,3 +105,14 @@ def test_runyard_loggers_are_configured(capsys: pytest.CaptureFixture[str]) -> N
             logging.getLogger(name).handlers.clear()
             logging.getLogger(name).propagate = True
             logging.getLogger(name).setLevel(logging.NOTSET)
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "::"])
+def test_all_interfaces_prints_the_machine_name_not_loopback(host: str) -> None:
+    # Checked on the start-up lines themselves: tests bind 127.0.0.1 only, never all interfaces.
+    import socket
+
+    line = server_module.startup_lines(Settings(host=host, port=5123))[-1]
+    assert "all interfaces" in line
+    assert f"MLFLOW_TRACKING_URI=http://{socket.gethostname()}:5123" in line
+    assert "127.0.0.1" not in line
