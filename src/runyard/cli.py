@@ -45,6 +45,14 @@ def main() -> None:
     help="Where artifact bytes are stored (default: <data-dir>/artifacts).",
 )
 @click.option(
+    "--allowed-artifact-roots",
+    envvar="RUNYARD_ALLOWED_ARTIFACT_ROOTS",
+    default="",
+    callback=lambda _ctx, _param, value: _folder_list(value),
+    help="Comma-separated absolute folders where a workspace's artifact root may also be set through the "
+    "REST API (besides the artifact destination).",
+)
+@click.option(
     "--workers",
     envvar="RUNYARD_WORKERS",
     default=1,
@@ -74,6 +82,7 @@ def server(
     data_dir: Path,
     backend_store_uri: str | None,
     artifacts_destination: str | None,
+    allowed_artifact_roots: tuple[str, ...],
     workers: int,
     sqlite_cache_mib: int,
     sqlite_mmap_mib: int,
@@ -88,11 +97,21 @@ def server(
             data_dir=data_dir,
             backend_store_uri=backend_store_uri,
             artifacts_destination=artifacts_destination,
+            allowed_artifact_roots=allowed_artifact_roots,
             workers=workers,
             sqlite_cache_mib=sqlite_cache_mib,
             sqlite_mmap_mib=sqlite_mmap_mib,
         )
     )
+
+
+def _folder_list(value: str) -> tuple[str, ...]:
+    from runyard.config import parse_folder_list
+
+    try:
+        return parse_folder_list(value or "")
+    except ValueError as e:
+        raise click.BadParameter(str(e)) from None
 
 
 @main.group()
@@ -192,7 +211,12 @@ def workspace_create(
     services = _services(data_dir, backend_store_uri, artifacts_destination)
     try:
         created = services.workspaces.create(
-            name, description=description, naming=naming, artifact_root=artifact_root, path_roots=path_roots or None
+            name,
+            description=description,
+            naming=naming,
+            artifact_root=artifact_root,
+            path_roots=path_roots or None,
+            operator=True,
         )
         click.echo(_show(created))
     finally:
@@ -242,7 +266,9 @@ def workspace_update(
     """Change the description or (while empty) the artifact root of workspace NAME."""
     services = _services(data_dir, backend_store_uri, artifacts_destination)
     try:
-        click.echo(_show(services.workspaces.update(name, description=description, artifact_root=artifact_root)))
+        click.echo(
+            _show(services.workspaces.update(name, description=description, artifact_root=artifact_root, operator=True))
+        )
     finally:
         services.close()
 

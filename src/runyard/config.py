@@ -12,6 +12,7 @@ ENV_PREFIX = "RUNYARD_"
 # the database file (MiB). Larger figures read large databases faster and show as a larger RSS.
 DEFAULT_SQLITE_CACHE_MIB = 16
 DEFAULT_SQLITE_MMAP_MIB = 128
+DEFAULT_UPLOAD_PURGE_INTERVAL_SECONDS = 3600.0
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,10 @@ class Settings:
     workers: int = 1
     sqlite_cache_mib: int = DEFAULT_SQLITE_CACHE_MIB
     sqlite_mmap_mib: int = DEFAULT_SQLITE_MMAP_MIB
+    # Folders besides the artifact destination where a workspace's root may be set through the API.
+    allowed_artifact_roots: tuple[str, ...] = ()
+    # Upload left-overs (crashed or abandoned uploads) are purged at start-up and this often.
+    upload_purge_interval_seconds: float = DEFAULT_UPLOAD_PURGE_INTERVAL_SECONDS
 
     @property
     def database_url(self) -> str:
@@ -55,6 +60,9 @@ class Settings:
             env["BACKEND_STORE_URI"] = self.backend_store_uri
         if self.artifacts_destination:
             env["ARTIFACTS_DESTINATION"] = self.artifacts_destination
+        if self.allowed_artifact_roots:
+            env["ALLOWED_ARTIFACT_ROOTS"] = ",".join(self.allowed_artifact_roots)
+        env["UPLOAD_PURGE_INTERVAL_SECONDS"] = str(self.upload_purge_interval_seconds)
         return {ENV_PREFIX + k: v for k, v in env.items()}
 
     @classmethod
@@ -74,7 +82,20 @@ class Settings:
             workers=int(get("WORKERS") or 1),
             sqlite_cache_mib=int(get("SQLITE_CACHE_MIB") or DEFAULT_SQLITE_CACHE_MIB),
             sqlite_mmap_mib=int(get("SQLITE_MMAP_MIB") or DEFAULT_SQLITE_MMAP_MIB),
+            allowed_artifact_roots=parse_folder_list(get("ALLOWED_ARTIFACT_ROOTS") or ""),
+            upload_purge_interval_seconds=float(
+                get("UPLOAD_PURGE_INTERVAL_SECONDS") or DEFAULT_UPLOAD_PURGE_INTERVAL_SECONDS
+            ),
         )
+
+
+def parse_folder_list(value: str) -> tuple[str, ...]:
+    """A comma-separated list of absolute folders (blank entries ignored); ValueError if one is relative."""
+    folders = tuple(part.strip() for part in value.split(",") if part.strip())
+    relative = [f for f in folders if not f.startswith("/")]
+    if relative:
+        raise ValueError(f"expected absolute folders, got {', '.join(relative)}")
+    return folders
 
 
 def normalise_database_url(uri: str) -> str:

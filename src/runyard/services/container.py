@@ -45,7 +45,7 @@ class Services:
         db = Database(settings.database_url, background_checkpoints=True, sqlite_memory=memory)
         keys = KeyRegistry(db)
         experiments = ExperimentService(db)
-        artifacts = ArtifactService(settings.artifact_root)
+        artifacts = ArtifactService(settings.artifact_root, settings.allowed_artifact_roots)
         logged_models = LoggedModelService(db, keys, experiments, artifacts)
         # Metrics-only writes are grouped by one thread (see `point_writer`): on SQLite, which has one
         # writer, and on PostgreSQL, where each transaction's commit waits for a WAL flush.

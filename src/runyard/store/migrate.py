@@ -24,7 +24,8 @@ def alembic_config(database_url: str) -> Config:
 
 def upgrade(database_url: str, revision: str = "heads") -> None:
     """Bring the schema of `database_url` to `revision`, creating it on an empty database."""
-    db = Database(database_url, pool=False)
+    # SQLite: foreign keys off while tables are rebuilt (as SQLite's ALTER TABLE procedure requires).
+    db = Database(database_url, pool=False, foreign_keys=False)
     try:
         with db.engine.connect() as conn:
             if db.dialect == "postgresql":
