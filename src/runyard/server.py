@@ -10,9 +10,9 @@ from types import FrameType
 
 import uvicorn
 
-from runyard.artifacts.layout import ensure_layout
 from runyard.config import Settings
 from runyard.http_protocol import HttpProtocol
+from runyard.services.artifacts import prepare_artifacts
 from runyard.store.migrate import upgrade
 
 log = logging.getLogger("runyard")
@@ -22,7 +22,7 @@ def serve(settings: Settings) -> None:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     upgrade(settings.database_url)
     # Once, before any worker starts: move an artifact folder of the old layout (see `layout`).
-    ensure_layout(settings.artifact_root)
+    prepare_artifacts(settings.database_url, settings.artifact_root)
     # Worker processes rebuild the settings from the environment.
     os.environ.update(settings.to_env())
     url = f"http://{_display_host(settings.host)}:{settings.port}"

@@ -167,3 +167,13 @@ def test_the_purge_task_runs_at_start_and_periodically(tmp_path: Path) -> None:
         assert young.exists()
     finally:
         services.close()
+
+
+def test_a_configured_root_inside_the_old_destination_stays_in_place(tmp_path: Path) -> None:
+    _old_layout(tmp_path)
+    (tmp_path / "custom" / "team-b").mkdir(parents=True)
+    (tmp_path / "custom" / "team-b" / "c.txt").write_text("b")
+    ensure_layout(tmp_path, keep=[str(tmp_path / "custom" / "team-b")])
+    assert (tmp_path / "custom" / "team-b" / "c.txt").read_text() == "b"
+    assert not (workspace_folder(tmp_path, "default") / "custom").exists()
+    assert (workspace_folder(tmp_path, "default") / "1" / "run" / "artifacts" / "a.txt").is_file()

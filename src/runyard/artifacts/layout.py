@@ -24,11 +24,11 @@ import contextlib
 import fcntl
 import logging
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Final
 
-__all__ = ["LAYOUT_VERSION", "MANAGED_DIR_NAME", "ensure_layout", "workspace_folder"]
+__all__ = ["LAYOUT_VERSION", "MANAGED_DIR_NAME", "ensure_layout", "is_current", "workspace_folder"]
 
 log = logging.getLogger(__name__)
 
@@ -84,10 +84,17 @@ def _locked(root: Path) -> Iterator[None]:
             fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
 
-def ensure_layout(destination: str | os.PathLike[str]) -> bool:
+def is_current(destination: str | os.PathLike[str]) -> bool:
+    """Whether the artifact destination is in the current layout (one small file read)."""
+    return _read_marker(Path(destination)) == LAYOUT_VERSION
+
+
+def ensure_layout(destination: str | os.PathLike[str], keep: Iterable[str] = ()) -> bool:
     """Bring the artifact destination to the current layout; True if anything was moved.
 
-    Cheap when the folder is already in the current layout (one small file read)."""
+    `keep`: workspaces' configured roots; an entry of the destination that holds one stays where it
+    is (it is that workspace's, not `default`'s). Cheap when the folder is already in the current
+    layout (one small file read)."""
     root = Path(destination)
     if _read_marker(root) == LAYOUT_VERSION:
         return False
@@ -99,7 +106,7 @@ def ensure_layout(destination: str | os.PathLike[str]) -> bool:
         staging = root / _STAGING_NAME
         moved = False
         if state != _STAGED:
-            moved = _stage(root, staging)
+            moved = _stage(root, staging, [Path(os.path.realpath(k)) for k in keep])
             _write_marker(root, _STAGED)
         if staging.exists():
             os.replace(staging, root / MANAGED_DIR_NAME)
@@ -111,10 +118,11 @@ def ensure_layout(destination: str | os.PathLike[str]) -> bool:
     return moved
 
 
-def _stage(root: Path, staging: Path) -> bool:
+def _stage(root: Path, staging: Path, keep: list[Path]) -> bool:
     """Move every workspace's old folder into `staging/<workspace>`; True if anything was there.
 
     Re-entrant: after a crash, what was already moved stays moved and the rest follows."""
+    real_root = Path(os.path.realpath(root))
     entries = [e for e in root.iterdir() if e.name not in _OWN_NAMES and e.name != MARKER_NAME + ".tmp"]
     if not entries:
         return False
@@ -134,6 +142,9 @@ def _stage(root: Path, staging: Path) -> bool:
             continue
         if entry.name == _OLD_WORKSPACES and entry.is_dir() and not entry.is_symlink():
             continue  # not empty: an entry clashed above; left for the operator to look at
+        if any(k.is_relative_to(real_root / entry.name) for k in keep):
+            log.warning("left %s in place: it holds a workspace's configured artifact root", entry)
+            continue
         os.replace(entry, default_dir / entry.name)
     _fsync_dir(default_dir)
     _fsync_dir(staging)

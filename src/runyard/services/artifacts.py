@@ -14,11 +14,13 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from runyard.artifacts.base import ArtifactBackend
-from runyard.artifacts.layout import ensure_layout, workspace_folder
+from runyard.artifacts.layout import ensure_layout, is_current, workspace_folder
 from runyard.artifacts.local import LocalArtifactBackend
 from runyard.domain.entities import Workspace
 from runyard.services.artifact_roots import RootPolicy
 from runyard.services.context import RequestContext
+from runyard.store import workspaces as ws_store
+from runyard.store.database import Database
 
 log = logging.getLogger(__name__)
 
@@ -30,10 +32,29 @@ MULTIPART_UNSUPPORTED = "Multipart upload is not supported for the current artif
 STALE_UPLOAD_SECONDS = 24 * 3600.0
 
 
+def prepare_layout(root: str, db: Database) -> None:
+    """Move an artifact destination of the old layout to the current one (see `layout`), leaving the
+    folders of workspaces' configured roots where they are. A file read when there is nothing to do."""
+    if is_current(root):
+        return
+    with db.read() as conn:
+        configured = [w.artifact_root for w in ws_store.list_all(conn) if w.artifact_root]
+    ensure_layout(root, keep=configured)
+
+
+def prepare_artifacts(database_url: str, root: str) -> None:
+    """`prepare_layout` for a server's start-up, before any worker process opens the store."""
+    db = Database(database_url, pool=False)
+    try:
+        prepare_layout(root, db)
+    finally:
+        db.dispose()
+
+
 class ArtifactService:
     def __init__(self, root: str, allowed_roots: Iterable[str] = ()) -> None:
+        """The destination must be in the current layout (see `prepare_layout`)."""
         self._root = root
-        ensure_layout(root)
         self.policy = RootPolicy.of(root, allowed_roots)
         # By workspace id (never reused) and root: a workspace deleted and created again elsewhere,
         # or whose root changed, gets a fresh backend.
