@@ -17,6 +17,7 @@ from runyard.artifacts.base import ArtifactBackend
 from runyard.artifacts.layout import ensure_layout, is_current, workspace_folder
 from runyard.artifacts.local import LocalArtifactBackend
 from runyard.domain.entities import Workspace
+from runyard.domain.errors import MlflowError
 from runyard.services.artifact_roots import RootPolicy
 from runyard.services.context import RequestContext
 from runyard.store import workspaces as ws_store
@@ -110,6 +111,8 @@ class ArtifactService:
                 continue
             try:
                 removed += self.backend_of(workspace).purge_stale(max_age_seconds)
+            except MlflowError as e:  # a stored root the overlap rules refuse: not served, not purged
+                log.warning("not purging uploads of workspace '%s': %s", workspace.name, e.message)
             except Exception:
                 log.exception("purging stale uploads of workspace '%s' failed", workspace.name)
         if removed:
