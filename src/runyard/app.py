@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import anyio.to_thread
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import BaseRoute
@@ -26,6 +30,8 @@ from runyard.api.workspace_url import WorkspaceUrlMiddleware
 from runyard.config import Settings
 from runyard.services.container import Services
 
+log = logging.getLogger("runyard")
+
 
 def routes() -> list[BaseRoute]:
     return [
@@ -44,6 +50,16 @@ def routes() -> list[BaseRoute]:
     ]
 
 
+async def purge_stale_uploads(services: Services, interval_seconds: float) -> None:
+    """Remove upload left-overs at start-up and then every `interval_seconds`, until cancelled."""
+    while True:
+        try:
+            await anyio.to_thread.run_sync(services.workspaces.purge_stale_uploads)
+        except Exception:
+            log.exception("purging stale uploads failed; will retry")
+        await asyncio.sleep(interval_seconds)
+
+
 def create_app(settings: Settings | None = None) -> Starlette:
     """The application for one server process (worker processes call this with no argument)."""
     settings = settings or Settings.from_env()
@@ -55,9 +71,13 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        purge = asyncio.create_task(purge_stale_uploads(services, settings.upload_purge_interval_seconds))
         try:
             yield
         finally:
+            purge.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await purge
             services.close()
 
     app = Starlette(

@@ -91,6 +91,14 @@ SERVER_OPTIONS: list[Decorator] = [
     BACKEND_STORE_URI_OPTION,
     ARTIFACTS_DESTINATION_OPTION,
     _option(
+        "--allowed-artifact-roots",
+        envvar=env("ALLOWED_ARTIFACT_ROOTS"),
+        default="",
+        callback=lambda _ctx, _param, value: _folder_list(value),
+        help="Comma-separated absolute folders where a workspace's artifact root may also be set through the "
+        "REST API (besides the artifact destination).",
+    ),
+    _option(
         "--default-artifact-root",
         envvar=["MLFLOW_DEFAULT_ARTIFACT_ROOT"],
         default=None,
@@ -204,6 +212,15 @@ def server(ctx: click.Context, default_artifact_root: str | None, **options: Any
     serve(Settings(**options))
 
 
+def _folder_list(value: str) -> tuple[str, ...]:
+    from runyard.config import parse_folder_list
+
+    try:
+        return parse_folder_list(value or "")
+    except ValueError as e:
+        raise click.BadParameter(str(e)) from None
+
+
 @main.group()
 def db() -> None:
     """Database administration."""
@@ -284,7 +301,12 @@ def workspace_create(
     services = _services(data_dir, backend_store_uri, artifacts_destination, create=True)
     try:
         created = services.workspaces.create(
-            name, description=description, naming=naming, artifact_root=artifact_root, path_roots=path_roots or None
+            name,
+            description=description,
+            naming=naming,
+            artifact_root=artifact_root,
+            path_roots=path_roots or None,
+            operator=True,
         )
         click.echo(_show(created))
     finally:
@@ -334,7 +356,9 @@ def workspace_update(
     """Change the description or (while empty) the artifact root of workspace NAME."""
     services = _services(data_dir, backend_store_uri, artifacts_destination, create=False)
     try:
-        click.echo(_show(services.workspaces.update(name, description=description, artifact_root=artifact_root)))
+        click.echo(
+            _show(services.workspaces.update(name, description=description, artifact_root=artifact_root, operator=True))
+        )
     finally:
         services.close()
 

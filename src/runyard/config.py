@@ -20,6 +20,7 @@ ENV_PREFIX = "RUNYARD_"
 # the database file (MiB). Larger figures read large databases faster and show as a larger RSS.
 DEFAULT_SQLITE_CACHE_MIB = 16
 DEFAULT_SQLITE_MMAP_MIB = 128
+DEFAULT_UPLOAD_PURGE_INTERVAL_SECONDS = 3600.0
 
 LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
 DEFAULT_LOG_LEVEL = "info"
@@ -52,12 +53,19 @@ class Settings:
     sqlite_mmap_mib: int = DEFAULT_SQLITE_MMAP_MIB
     log_level: str = DEFAULT_LOG_LEVEL
     access_log: bool = False
+    # Folders besides the artifact destination where a workspace's root may be set through the API.
+    allowed_artifact_roots: tuple[str, ...] = ()
+    # Upload left-overs (crashed or abandoned uploads) are purged at start-up and this often.
+    upload_purge_interval_seconds: float = DEFAULT_UPLOAD_PURGE_INTERVAL_SECONDS
 
     def __post_init__(self) -> None:
         if self.artifacts_destination is not None:
             local_artifact_folder(self.artifacts_destination, "--artifacts-destination")
         if self.log_level not in LOG_LEVELS:
             raise ConfigError(f"--log-level {self.log_level!r}: must be one of {', '.join(LOG_LEVELS)}")
+        for folder in self.allowed_artifact_roots:
+            if not folder.startswith("/"):
+                raise ConfigError(f"--allowed-artifact-roots {folder!r}: expected an absolute folder")
 
     @property
     def database_url(self) -> str:
@@ -193,6 +201,15 @@ def mask_password(uri: str) -> str:
             return f"{scheme}://{userinfo.partition(':')[0]}:***@{host}" if ":" in userinfo else uri
         return uri
     return re.sub(r"(?i)([?&]password=)[^&]*", r"\1***", url.render_as_string(hide_password=True))
+
+
+def parse_folder_list(value: str) -> tuple[str, ...]:
+    """A comma-separated list of absolute folders (blank entries ignored); ValueError if one is relative."""
+    folders = tuple(part.strip() for part in value.split(",") if part.strip())
+    relative = [f for f in folders if not f.startswith("/")]
+    if relative:
+        raise ValueError(f"expected absolute folders, got {', '.join(relative)}")
+    return folders
 
 
 def normalise_database_url(uri: str) -> str:

@@ -25,6 +25,7 @@ from uvicorn.supervisors.multiprocess import Multiprocess
 from runyard import __version__
 from runyard.config import Settings, StartupError
 from runyard.http_protocol import HttpProtocol
+from runyard.services.artifacts import prepare_artifacts
 from runyard.store import migrate
 from runyard.store.preflight import display_url
 
@@ -46,6 +47,8 @@ def serve(settings: Settings) -> None:
     settings = dataclasses.replace(settings, port=int(sock.getsockname()[1]))
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     migrate.upgrade(settings.database_url)
+    # Once, before any worker starts: move an artifact folder of the old layout (see `layout`).
+    prepare_artifacts(settings.database_url, settings.artifact_root)
     # Worker processes rebuild the settings from the environment.
     os.environ.update(settings.to_env())
     for line in startup_lines(settings):

@@ -42,6 +42,7 @@ def test_run_source_attacks_are_refused(tracking: ServerProcess, unique: str, tm
         "FILE:///etc/passwd",
         f"file://localhost/{tracking.data_dir}/artifacts/{exp}/{run}/artifacts/model",
         str(tracking.data_dir / "artifacts" / exp / run / "artifacts" / "model"),
+        str(tracking.data_dir / "artifacts" / "workspaces" / "default" / exp / run / "artifacts" / "model"),
         "model",
         "./model",
         "../../etc",

@@ -47,7 +47,7 @@ def test_env_vars_configure_the_server(tmp_path: Path) -> None:
     try:
         with httpx.Client(base_url=server.url) as http:
             assert http.put("/api/2.0/mlflow-artifacts/artifacts/e/x.txt", content=b"hi").status_code == 200
-        assert (tmp_path / "elsewhere" / "e" / "x.txt").read_bytes() == b"hi"
+        assert (tmp_path / "elsewhere" / "workspaces" / "default" / "e" / "x.txt").read_bytes() == b"hi"
         assert "MLFLOW_TRACKING_URI=http://127.0.0.1:" in server.log()
     finally:
         assert server.stop() == 0
@@ -76,7 +76,7 @@ def test_sigterm_drains_an_inflight_upload(tmp_path: Path) -> None:
     t.join(timeout=60)
     assert result.get("status") == 200
     assert code == 0
-    stored = server.data_dir / "artifacts" / "drain" / "slow.bin"
+    stored = server.data_dir / "artifacts" / "workspaces" / "default" / "drain" / "slow.bin"
     assert stored.stat().st_size == payload_parts * 65536
 
 

@@ -192,7 +192,7 @@ def test_mlflow_variables_and_default_artifact_root_configure_the_server(tmp_pat
             assert http.put("/api/2.0/mlflow-artifacts/artifacts/e/x.txt", content=b"hi").status_code == 200
             exp = http.post("/api/2.0/mlflow/experiments/create", json={"name": "habits"}).json()["experiment_id"]
             got = http.get("/api/2.0/mlflow/experiments/get", params={"experiment_id": exp}).json()
-        assert (tmp_path / "mlruns" / "e" / "x.txt").read_bytes() == b"hi"
+        assert (tmp_path / "mlruns" / "workspaces" / "default" / "e" / "x.txt").read_bytes() == b"hi"
         assert got["experiment"]["artifact_location"].startswith("mlflow-artifacts:/")
         assert (tmp_path / "their.db").exists()
     finally:

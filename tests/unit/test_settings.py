@@ -41,6 +41,8 @@ def test_every_field_round_trips_with_a_non_default_value(tmp_path: Path) -> Non
         sqlite_mmap_mib=5,
         log_level="debug",
         access_log=True,
+        allowed_artifact_roots=("/srv/a", "/srv/b"),
+        upload_purge_interval_seconds=12.5,
     )
     defaults = Settings(data_dir=tmp_path)
     # A field added later without a non-default value here makes this test fail: extend it.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import logging
 
 from starlette.exceptions import HTTPException
@@ -41,6 +42,9 @@ async def http_error(request: Request, exc: Exception) -> Response:
 
 
 async def unexpected_error(request: Request, exc: Exception) -> Response:
+    if isinstance(exc, OSError) and exc.errno == errno.ENAMETOOLONG:
+        # A backstop: the artifact backends refuse such paths up front (see `LocalArtifactBackend`).
+        return error_response(MlflowError("The path is longer than the file system allows (ENAMETOOLONG)"))
     log.exception("unhandled error in %s %s", request.method, request.url.path, exc_info=exc)
     return JSONResponse(
         {"error_code": INTERNAL_ERROR, "message": f"Internal error: {type(exc).__name__}"}, status_code=500

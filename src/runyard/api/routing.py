@@ -12,7 +12,7 @@ from starlette.routing import BaseRoute, Route, Router
 from starlette.types import Receive, Scope, Send
 
 from runyard.api.http import call, nothing_in_flight
-from runyard.services.context import RequestContext
+from runyard.services.context import RequestContext, WorkspaceGone
 
 Handler = Callable[[Request], Awaitable[Response]]
 R = TypeVar("R")
@@ -65,8 +65,9 @@ def _workspace_name(request: Request) -> str | None:
     return request.scope.get(WORKSPACE_SCOPE_KEY) or request.headers.get(WORKSPACE_HEADER)
 
 
-def resolve_context(request: Request) -> RequestContext:
-    return RequestContext(workspace=services(request).workspaces.resolve(_workspace_name(request)))
+def resolve_context(request: Request, *, fresh: bool = False) -> RequestContext:
+    """`fresh`: read the workspace from the database rather than the per-process cache."""
+    return RequestContext(workspace=services(request).workspaces.resolve(_workspace_name(request), fresh=fresh))
 
 
 def cached_context(request: Request) -> RequestContext | None:
@@ -84,7 +85,13 @@ async def in_context(request: Request, fn: Callable[..., R], *args: Any, short: 
     """
 
     def run() -> R:
-        return fn(resolve_context(request), *args, **kwargs)
+        try:
+            return fn(resolve_context(request), *args, **kwargs)
+        except WorkspaceGone:
+            # The cached workspace was deleted by some process: resolve the name again (404 if it is
+            # gone for good; a workspace of that name created since serves the call).
+            services(request).workspaces.forget(_workspace_name(request))
+            return fn(resolve_context(request, fresh=True), *args, **kwargs)
 
     if short and inline_now(request):
         return run()

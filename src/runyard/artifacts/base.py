@@ -176,6 +176,10 @@ class ArtifactBackend(abc.ABC):
         stays open so the client can re-send parts or abort.
         """
 
+    def purge_stale(self, max_age_seconds: float) -> int:
+        """Remove upload left-overs untouched for ``max_age_seconds``; returns how many (none by default)."""
+        return 0
+
     @abc.abstractmethod
     def abort_multipart(self, upload_id: str) -> None:
         """Discard an upload and its parts; aborting an unknown (e.g. finished) upload is a no-op."""

@@ -91,6 +91,13 @@ def _fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
+def _fs_limit(path: Path, name: str, fallback: int) -> int:
+    try:
+        return int(os.pathconf(path, name))
+    except (OSError, ValueError):
+        return fallback
+
+
 def _flush_and_close(handle: IO[bytes]) -> None:
     handle.flush()
     os.fsync(handle.fileno())
@@ -136,6 +143,10 @@ class LocalArtifactBackend(ArtifactBackend):
         self._private = self._root / PRIVATE_DIR_NAME
         self._tmp = self._private / _TMP_DIR_NAME
         self._tmp.mkdir(parents=True, exist_ok=True, mode=0o700)
+        # The file system's limits, in bytes: a path the client may send (4096 bytes) can exceed them
+        # once the root is prepended, and the OS would refuse it with ENAMETOOLONG.
+        self._path_max = _fs_limit(self._root, "PC_PATH_MAX", 4096)
+        self._name_max = _fs_limit(self._root, "PC_NAME_MAX", 255)
 
     @property
     def root(self) -> Path:
@@ -157,9 +168,24 @@ class LocalArtifactBackend(ArtifactBackend):
         if relative and _is_private_name(relative[0]):
             raise invalid(f"Invalid artifact path '{shown}': it resolves into a reserved location")
 
+    def _check_os_limits(self, target: Path, cleaned: str) -> None:
+        """Refuse (400) a location the file system cannot name, instead of failing with ENAMETOOLONG."""
+        if len(os.fsencode(target)) >= self._path_max:
+            raise invalid(
+                f"Invalid artifact path '{cleaned[:200]}...': with the artifact root prepended it is longer than "
+                f"the file system's limit of {self._path_max - 1} bytes"
+            )
+        if any(len(os.fsencode(segment)) > self._name_max for segment in cleaned.split("/")):
+            raise invalid(
+                f"Invalid artifact path '{cleaned[:200]}': a segment is longer than the file system's limit of "
+                f"{self._name_max} bytes"
+            )
+
     def _locate(self, path: str, *, allow_root: bool) -> tuple[str, Path]:
         cleaned = self._clean(path, allow_root=allow_root)
+        self._check_os_limits(self._root.joinpath(*cleaned.split("/")) if cleaned else self._root, cleaned)
         real = join_within(self._root, cleaned)
+        self._check_os_limits(real, cleaned)
         self._check_public(real, cleaned)
         return cleaned, real
 
@@ -270,8 +296,10 @@ class LocalArtifactBackend(ArtifactBackend):
 
     def delete(self, path: str) -> None:
         cleaned = self._clean(path, allow_root=False)
+        self._check_os_limits(self._root.joinpath(*cleaned.split("/")), cleaned)
         parent_rel, _, name = cleaned.rpartition("/")
         parent = join_within(self._root, parent_rel)
+        self._check_os_limits(parent / name, cleaned)
         self._check_public(parent / name, cleaned)
         target = parent / name  # the leaf itself, not what a symlink there points to
         try:

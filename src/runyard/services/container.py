@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from runyard.config import Settings
-from runyard.services.artifacts import ArtifactService
+from runyard.services.artifacts import ArtifactService, prepare_layout
 from runyard.services.experiments import ExperimentService
 from runyard.services.logged_models import LoggedModelService
 from runyard.services.metric_history import MetricHistoryService
@@ -45,7 +45,8 @@ class Services:
         db = Database(settings.database_url, background_checkpoints=True, sqlite_memory=memory)
         keys = KeyRegistry(db)
         experiments = ExperimentService(db)
-        artifacts = ArtifactService(settings.artifact_root)
+        prepare_layout(settings.artifact_root, db)
+        artifacts = ArtifactService(settings.artifact_root, settings.allowed_artifact_roots)
         logged_models = LoggedModelService(db, keys, experiments, artifacts)
         # Metrics-only writes are grouped by one thread (see `point_writer`): on SQLite, which has one
         # writer, and on PostgreSQL, where each transaction's commit waits for a WAL flush.

@@ -5,7 +5,11 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
+from sqlalchemy import Connection
+
 from runyard.domain.entities import Workspace
+from runyard.domain.errors import RESOURCE_DOES_NOT_EXIST, MlflowError
+from runyard.store import workspaces as ws_store
 
 
 @dataclass(frozen=True)
@@ -18,3 +22,18 @@ class RequestContext:
 
 def now_ms() -> int:
     return int(time.time() * 1000)
+
+
+def require_workspace(conn: Connection, ctx: RequestContext) -> None:
+    """Refuse (404) a request whose workspace was deleted, by any process, since it was resolved.
+
+    For the calls that name nothing inside the workspace (creating an experiment or a registered
+    model, searches): calls on a run, experiment or model find it gone with its workspace anyway.
+    One primary-key probe inside the call's own transaction."""
+    if not ws_store.exists(conn, ctx.workspace.id):
+        raise WorkspaceGone(f"Workspace '{ctx.workspace.name}' not found", RESOURCE_DOES_NOT_EXIST)
+
+
+class WorkspaceGone(MlflowError):
+    """The request's workspace (as this process had it cached) no longer exists: RESOURCE_DOES_NOT_EXIST,
+    or, if one of that name was created since, a reason to resolve the name again."""

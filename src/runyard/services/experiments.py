@@ -16,8 +16,9 @@ from runyard.domain.validation import (
     validate_key,
     validate_length,
 )
-from runyard.domain.workspaces import DEFAULT_PATH_ROOTS, DEFAULT_WORKSPACE, canonical_experiment_name
-from runyard.services.context import RequestContext, now_ms
+from runyard.domain.workspaces import DEFAULT_PATH_ROOTS, canonical_experiment_name
+from runyard.services.artifact_roots import check_artifact_location
+from runyard.services.context import RequestContext, now_ms, require_workspace
 from runyard.store import experiments as exp_store
 from runyard.store import runs as run_store
 from runyard.store import search as search_sql
@@ -79,6 +80,7 @@ class ExperimentService:
             .limit(limit + 1)
         )
         with self._db.read() as conn:
+            require_workspace(conn, ctx)
             found = exp_store.fetch_page(conn, stmt)
         token = search_sql.encode_page_token(offset + limit) if len(found) > limit else None
         return Page(found[:limit], token)
@@ -97,14 +99,12 @@ class ExperimentService:
             _validate_experiment_tag(key, value)
         if artifact_location is not None and artifact_location.strip() == "":
             artifact_location = None
-        if artifact_location is not None and ctx.workspace.name != DEFAULT_WORKSPACE:
-            raise invalid(
-                f"artifact_location cannot be specified in workspace '{ctx.workspace.name}': its experiments "
-                "store artifacts under the workspace's artifact root."
-            )
+        if artifact_location is not None:
+            artifact_location = check_artifact_location(artifact_location)
         now = now_ms()
         try:
             with self._db.write() as conn:
+                require_workspace(conn, ctx)
                 if exp_store.name_taken(conn, ctx.workspace.id, name):
                     raise already_exists(f"Experiment(name={name}) already exists.")
                 experiment_id = exp_store.insert_experiment(conn, ctx.workspace.id, name, artifact_location, now)

@@ -27,7 +27,7 @@ from runyard.domain.validation import (
     validate_unique_param_keys,
 )
 from runyard.services.artifacts import ArtifactService
-from runyard.services.context import RequestContext, now_ms
+from runyard.services.context import RequestContext, now_ms, require_workspace
 from runyard.services.experiments import ExperimentService
 from runyard.services.model_cards import read_model_card
 from runyard.store import logged_models as lm_store
@@ -310,6 +310,7 @@ class LoggedModelService:
         where = lm_store.search_filter(clauses, dataset_filters, self._keys.existing_id)
         ordering = lm_store.search_ordering(order, self._keys.existing_id)
         with self._db.read() as conn:
+            require_workspace(conn, ctx)
             rows = lm_store.search_page(
                 conn,
                 workspace_id=ctx.workspace.id,

@@ -21,7 +21,7 @@ from runyard.domain.errors import invalid
 from runyard.domain.model_card import CARD_TAGS
 from runyard.domain.search_filter import MODEL_VERSION_GRAMMAR, parse_filter, parse_order_by
 from runyard.domain.validation import validate_length
-from runyard.services.context import RequestContext, now_ms
+from runyard.services.context import RequestContext, now_ms, require_workspace
 from runyard.services.model_sources import parse_source, resolve_source
 from runyard.services.registry import (
     ACTIVE_STAGES,
@@ -91,6 +91,7 @@ class ModelVersionService:
         order = reg_store.version_ordering(order_keys)
         offset = search_sql.decode_page_token(page_token)
         with self._db.read() as conn:
+            require_workspace(conn, ctx)
             rows = reg_store.search_versions(conn, ctx.workspace.id, where, order, offset, limit + 1)
             versions = reg_store.load_versions(conn, rows[:limit])
         return Page(versions, next_page_token(offset, limit, len(rows)))

@@ -13,7 +13,7 @@ from sqlalchemy import Connection, exc
 from runyard.domain.entities import Page
 from runyard.domain.errors import MlflowError, already_exists, invalid, not_found
 from runyard.domain.search_filter import REGISTERED_MODEL_GRAMMAR, parse_filter, parse_order_by
-from runyard.services.context import RequestContext, now_ms
+from runyard.services.context import RequestContext, now_ms, require_workspace
 from runyard.services.registry import (
     ALL_STAGES,
     LATEST_ALIAS,
@@ -69,6 +69,7 @@ class RegisteredModelService:
         order = reg_store.model_ordering(parse_order_by(order_by, REGISTERED_MODEL_GRAMMAR))
         offset = search_sql.decode_page_token(page_token)
         with self._db.read() as conn:
+            require_workspace(conn, ctx)
             rows = reg_store.search_models(conn, ctx.workspace.id, where, order, offset, limit + 1)
             models = reg_store.load_models(conn, rows[:limit])
         return Page(models, next_page_token(offset, limit, len(rows)))
@@ -112,6 +113,7 @@ class RegisteredModelService:
         description = validate_description(description)
         try:
             with self._db.write() as conn:
+                require_workspace(conn, ctx)
                 if reg_store.get_model(conn, ctx.workspace.id, name) is not None:
                     raise _already_exists(name)
                 pk = reg_store.insert_model(conn, ctx.workspace.id, name, description, now_ms())

@@ -12,7 +12,7 @@ from runyard.domain.entities import VIEW_TYPES, Page, Run
 from runyard.domain.errors import invalid
 from runyard.domain.search_filter import RUN_GRAMMAR, parse_filter, parse_order_by
 from runyard.domain.validation import parse_experiment_id
-from runyard.services.context import RequestContext
+from runyard.services.context import RequestContext, require_workspace
 from runyard.store import runs as run_store
 from runyard.store import schema
 from runyard.store import search as search_sql
@@ -65,6 +65,7 @@ class RunSearchService:
         stmt, ordering = search_sql.run_ordering(stmt, order, self._keys.existing_id)
         stmt = stmt.order_by(*ordering).offset(offset).limit(limit + 1)
         with self._db.read() as conn:
+            require_workspace(conn, ctx)
             rows = [run_store.row_to_run_row(row) for row in conn.execute(stmt)]
             token = search_sql.encode_page_token(offset + limit) if len(rows) > limit else None
             return Page(run_store.load_runs(conn, rows[:limit]), token)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import threading
 import time
 
-from sqlalchemy import exc
+from sqlalchemy import Connection, exc
 
 from runyard.domain.entities import Workspace
 from runyard.domain.errors import MlflowError, already_exists, invalid, not_found
@@ -18,6 +18,7 @@ from runyard.domain.workspaces import (
     validate_naming,
     validate_workspace_name,
 )
+from runyard.services.artifact_roots import normalise_root
 from runyard.services.artifacts import ArtifactService
 from runyard.services.context import now_ms
 from runyard.store import workspace_contents
@@ -40,10 +41,14 @@ class WorkspaceService:
 
     # --- routing ------------------------------------------------------------------------------
 
-    def resolve(self, name: str | None) -> Workspace:
-        """The workspace a request addresses (`default` when none is named)."""
+    def resolve(self, name: str | None, *, fresh: bool = False) -> Workspace:
+        """The workspace a request addresses (`default` when none is named).
+
+        From a short per-process cache unless `fresh`: a call that names a run, experiment or model
+        finds it gone with its workspace, and the others check the workspace in their own
+        transaction (`context.require_workspace`), so a deletion by another process is seen at once."""
         name = (name or "").strip() or DEFAULT_WORKSPACE
-        hit = self._cache.get(name)
+        hit = None if fresh else self._cache.get(name)
         if hit and hit[0] > time.monotonic():
             return hit[1]
         with self._db.read() as conn:
@@ -53,6 +58,10 @@ class WorkspaceService:
         with self._lock:
             self._cache[name] = (time.monotonic() + _CACHE_SECONDS, workspace)
         return workspace
+
+    def forget(self, name: str | None) -> None:
+        """Drop a cached workspace (found deleted): the next request resolves its name again."""
+        self._forget((name or "").strip() or DEFAULT_WORKSPACE)
 
     def cached(self, name: str | None) -> Workspace | None:
         """The workspace `resolve` would answer, if it can do so without the database; else None."""
@@ -84,7 +93,10 @@ class WorkspaceService:
         naming: str = "flat",
         artifact_root: str | None = None,
         path_roots: tuple[str, ...] | list[str] | None = None,
+        operator: bool = False,
     ) -> Workspace:
+        """`operator`: the caller is the command line, which may set an artifact root anywhere
+        (the REST API only inside the artifact destination or the allow-list; see `artifact_roots`)."""
         if name == DEFAULT_WORKSPACE:
             raise invalid(f"The '{DEFAULT_WORKSPACE}' workspace is reserved and cannot be created")
         validate_workspace_name(name)
@@ -94,11 +106,13 @@ class WorkspaceService:
             roots = normalise_roots(path_roots or DEFAULT_PATH_ROOTS)
         elif path_roots:
             raise invalid("Path roots only apply to workspaces with path naming.")
-        artifact_root = _validate_artifact_root(artifact_root)
+        artifact_root = normalise_root(artifact_root)
         try:
             with self._db.write() as conn:
                 if ws_store.get_by_name(conn, name) is not None:
                     raise already_exists(f"Workspace '{name}' already exists.")
+                if artifact_root is not None:
+                    self._check_root(conn, name, artifact_root, operator=operator)
                 ws_store.insert(
                     conn,
                     name=name,
@@ -112,14 +126,22 @@ class WorkspaceService:
             raise already_exists(f"Workspace '{name}' already exists.") from None
         return self.get(name)
 
-    def update(self, name: str, *, description: str | None = None, artifact_root: str | None = None) -> Workspace:
+    def update(
+        self,
+        name: str,
+        *,
+        description: str | None = None,
+        artifact_root: str | None = None,
+        operator: bool = False,
+    ) -> Workspace:
+        """`operator`: as for `create`."""
         if description is None and artifact_root is None:
             raise invalid("Workspace update must have at least one key")
         values: dict[str, object] = {}
         if description is not None:
             values["description"] = description
         if artifact_root is not None:
-            values["artifact_root"] = _validate_artifact_root(artifact_root)
+            values["artifact_root"] = normalise_root(artifact_root)
         with self._db.write() as conn:
             workspace = ws_store.get_by_name(conn, name)
             if workspace is None:
@@ -129,6 +151,9 @@ class WorkspaceService:
                     f"Cannot change the artifact root of workspace '{name}': it already holds experiments "
                     "whose artifacts live under the current root."
                 )
+            new_root = values.get("artifact_root")
+            if isinstance(new_root, str):
+                self._check_root(conn, name, new_root, operator=operator)
             ws_store.update_fields(conn, workspace.id, now_ms(), **values)
         self._forget(name)
         return self.get(name)
@@ -154,19 +179,14 @@ class WorkspaceService:
             workspace_contents.delete_all(conn, workspace.id)
             ws_store.delete_row(conn, workspace.id)
         self._forget(name)
-        self._artifacts.drop_workspace(name, workspace.artifact_root)
+        self._artifacts.drop_workspace(workspace)
 
+    def _check_root(self, conn: Connection, name: str, root: str, *, operator: bool) -> None:
+        others = [(w.name, w.artifact_root) for w in ws_store.list_all(conn)]
+        self._artifacts.policy.check(name, root, operator=operator, others=others)
 
-def _validate_artifact_root(root: str | None) -> str | None:
-    if root is None or root.strip() == "":
-        return None
-    root = root.strip()
-    if root.startswith("file://"):
-        root = root[len("file://") :]
-    if "://" in root:
-        raise invalid(f"Unsupported artifact root '{root}': this server stores artifacts in local folders.")
-    if not root.startswith("/"):
-        raise invalid(f"Artifact root '{root}' must be an absolute path.")
-    if any(part == ".." for part in root.split("/")):
-        raise invalid(f"Artifact root '{root}' must not contain '..'.")
-    return root
+    # --- housekeeping -------------------------------------------------------------------------
+
+    def purge_stale_uploads(self) -> int:
+        """Remove upload left-overs (crashes, abandoned multipart uploads) in every workspace's folder."""
+        return self._artifacts.purge_stale_uploads(self.list_all())

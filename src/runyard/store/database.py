@@ -29,7 +29,9 @@ SQLITE_PRAGMAS = (
     # the WAL pages); only a power loss can take the last transactions back.
     "PRAGMA synchronous=NORMAL",
     "PRAGMA busy_timeout=60000",
-    "PRAGMA foreign_keys=OFF",
+    # Foreign keys enforced: no row can name a workspace, experiment or run that is gone (a write
+    # racing a workspace's deletion fails instead of leaving orphans). Migrations turn them off.
+    "PRAGMA foreign_keys=ON",
     "PRAGMA case_sensitive_like=ON",  # LIKE is case-sensitive, ILIKE is not (as on PostgreSQL)
     "PRAGMA temp_store=MEMORY",
     # Checkpoint (and fsync) the WAL every ~16 MiB rather than every 4 MiB: fewer stalls under ingest.
@@ -61,8 +63,10 @@ class Database:
         pool: bool = True,
         background_checkpoints: bool = False,
         sqlite_memory: SqliteMemory | None = None,
+        foreign_keys: bool = True,
     ) -> None:
-        """`background_checkpoints`: for a long-lived server process on a SQLite file (see `checkpointer`)."""
+        """`background_checkpoints`: for a long-lived server process on a SQLite file (see `checkpointer`).
+        `foreign_keys=False`: SQLite does not enforce them (schema migrations rebuild tables)."""
         self.url = make_url(url)
         self.dialect = self.url.get_backend_name()
         database = self.url.database
@@ -71,7 +75,12 @@ class Database:
             self._checkpointer = Checkpointer(database)
         autocheckpoint = BACKSTOP_PAGES if self._checkpointer else None
         self.engine: Engine = _create_engine(
-            url, self.dialect, pool=pool, autocheckpoint=autocheckpoint, memory=sqlite_memory or SqliteMemory()
+            url,
+            self.dialect,
+            pool=pool,
+            autocheckpoint=autocheckpoint,
+            memory=sqlite_memory or SqliteMemory(),
+            foreign_keys=foreign_keys,
         )
         if self._checkpointer:
             self._checkpointer.start()
@@ -124,7 +133,9 @@ class Database:
             self._checkpointer.stop()
 
 
-def _create_engine(url: str, dialect: str, *, pool: bool, autocheckpoint: int | None, memory: SqliteMemory) -> Engine:
+def _create_engine(
+    url: str, dialect: str, *, pool: bool, autocheckpoint: int | None, memory: SqliteMemory, foreign_keys: bool
+) -> Engine:
     kwargs: dict[str, Any] = {}
     if not pool:
         kwargs["poolclass"] = NullPool
@@ -140,7 +151,11 @@ def _create_engine(url: str, dialect: str, *, pool: bool, autocheckpoint: int | 
             # each fill a cache of their own (round-robin would grow memory to pool size x cache).
             kwargs["pool_use_lifo"] = True
         engine = create_engine(url, **kwargs)
-        _install_sqlite_hooks(engine, autocheckpoint, SQLITE_PRAGMAS + memory.pragmas())
+        pragmas = SQLITE_PRAGMAS + memory.pragmas()
+        if not foreign_keys:
+            kept = [p for p in pragmas if not p.startswith("PRAGMA foreign_keys")]
+            pragmas = (*kept, "PRAGMA foreign_keys=OFF")
+        _install_sqlite_hooks(engine, autocheckpoint, pragmas)
         return engine
     if pool:
         kwargs["pool_size"] = 10

@@ -58,7 +58,8 @@ def upgrade(database_url: str, revision: str = "heads") -> None:
 
 
 def _upgrade(database_url: str, revision: str) -> None:
-    db = Database(database_url, pool=False)
+    # SQLite: foreign keys off while tables are rebuilt (as SQLite's ALTER TABLE procedure requires).
+    db = Database(database_url, pool=False, foreign_keys=False)
     try:
         with db.engine.connect() as conn:
             if db.dialect == "postgresql":

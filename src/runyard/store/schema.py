@@ -54,6 +54,8 @@ workspaces = Table(
     Column("last_update_time", BigInteger, nullable=False),
     # JSON list of the folders `path` naming allows (e.g. ["/Users/", "/Shared/"]); NULL = defaults.
     Column("path_roots", Text, nullable=True),
+    # Ids are never reused (see migration 0006): a stale cached workspace cannot reach a newer one.
+    sqlite_autoincrement=True,
 )
 
 experiments = Table(

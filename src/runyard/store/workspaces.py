@@ -71,3 +71,8 @@ def count_experiments(conn: Connection, workspace_id: int) -> int:
 
 def delete_row(conn: Connection, workspace_id: int) -> None:
     conn.execute(_W.delete().where(_W.c.id == workspace_id))
+
+
+def exists(conn: Connection, workspace_id: int) -> bool:
+    """Whether the workspace row is still there (a primary-key probe)."""
+    return conn.execute(select(_W.c.id).where(_W.c.id == workspace_id)).first() is not None

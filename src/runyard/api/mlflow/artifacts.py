@@ -32,7 +32,8 @@ _ACTIVE_CONTENT = {
 
 
 async def _backend(request: Request) -> ArtifactBackend:
-    ctx = await call(resolve_context, request)
+    # Read afresh: no artifact request may reach the folder of a workspace deleted by another process.
+    ctx = await call(resolve_context, request, fresh=True)
     backend: ArtifactBackend = services(request).artifacts.backend(ctx)
     return backend
 
