@@ -8,7 +8,17 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from runyard import __version__
-from runyard.config import DEFAULT_SQLITE_CACHE_MIB, DEFAULT_SQLITE_MMAP_MIB, Settings
+from runyard.config import (
+    DEFAULT_KEEP_ALIVE_TIMEOUT,
+    DEFAULT_MAX_CONNECTIONS,
+    DEFAULT_MIN_BODY_RATE,
+    DEFAULT_REQUEST_BODY_TIMEOUT,
+    DEFAULT_REQUEST_HEAD_TIMEOUT,
+    DEFAULT_SQLITE_CACHE_MIB,
+    DEFAULT_SQLITE_MMAP_MIB,
+    Settings,
+    split_list,
+)
 
 if TYPE_CHECKING:
     from runyard.domain.entities import Workspace
@@ -68,6 +78,62 @@ def main() -> None:
     type=click.IntRange(0),
     help="How much of the SQLite file is read through a memory mapping, in MiB (0: none).",
 )
+# --- request security and connection limits (runyard.api.security, runyard.http_protocol) ---
+@click.option(
+    "--allowed-hosts",
+    envvar=["RUNYARD_ALLOWED_HOSTS", "MLFLOW_SERVER_ALLOWED_HOSTS"],
+    default="",
+    help="Comma-separated Host header values to answer besides localhost and the bound address "
+    "(name, name:port, '*' wildcards: 'mlflow.example.com,10.0.*'; '*' alone: any host). "
+    "Other hosts are refused (DNS rebinding).",
+)
+@click.option(
+    "--cors-allowed-origins",
+    envvar=["RUNYARD_CORS_ALLOWED_ORIGINS", "MLFLOW_SERVER_CORS_ALLOWED_ORIGINS"],
+    default="",
+    help="Comma-separated web origins allowed to call the API from a browser "
+    "('https://app.example.com', '*' wildcards). Other origins cannot change anything.",
+)
+@click.option(
+    "--request-head-timeout",
+    envvar="RUNYARD_REQUEST_HEAD_TIMEOUT",
+    default=DEFAULT_REQUEST_HEAD_TIMEOUT,
+    show_default=True,
+    type=click.FloatRange(0),
+    help="Seconds a client has to send a request's headers (0: no limit).",
+)
+@click.option(
+    "--request-body-timeout",
+    envvar="RUNYARD_REQUEST_BODY_TIMEOUT",
+    default=DEFAULT_REQUEST_BODY_TIMEOUT,
+    show_default=True,
+    type=click.FloatRange(0),
+    help="Seconds a request body may stall; also the window --min-body-rate is averaged over (0: no limit).",
+)
+@click.option(
+    "--min-body-rate",
+    envvar="RUNYARD_MIN_BODY_RATE",
+    default=DEFAULT_MIN_BODY_RATE,
+    show_default=True,
+    type=click.IntRange(0),
+    help="Slowest request body accepted, in bytes per second (0: no limit).",
+)
+@click.option(
+    "--keep-alive-timeout",
+    envvar="RUNYARD_KEEP_ALIVE_TIMEOUT",
+    default=DEFAULT_KEEP_ALIVE_TIMEOUT,
+    show_default=True,
+    type=click.FloatRange(0, min_open=True),
+    help="Seconds an idle keep-alive connection stays open.",
+)
+@click.option(
+    "--max-connections",
+    envvar="RUNYARD_MAX_CONNECTIONS",
+    default=DEFAULT_MAX_CONNECTIONS,
+    show_default=True,
+    type=click.IntRange(0),
+    help="Open connections per server process; more are answered 503 and closed (0: no limit).",
+)
 def server(
     host: str,
     port: int,
@@ -77,6 +143,13 @@ def server(
     workers: int,
     sqlite_cache_mib: int,
     sqlite_mmap_mib: int,
+    allowed_hosts: str,
+    cors_allowed_origins: str,
+    request_head_timeout: float,
+    request_body_timeout: float,
+    min_body_rate: int,
+    keep_alive_timeout: float,
+    max_connections: int,
 ) -> None:
     """Serve the MLflow REST protocol."""
     from runyard.server import serve
@@ -91,6 +164,13 @@ def server(
             workers=workers,
             sqlite_cache_mib=sqlite_cache_mib,
             sqlite_mmap_mib=sqlite_mmap_mib,
+            allowed_hosts=split_list(allowed_hosts),
+            cors_allowed_origins=split_list(cors_allowed_origins),
+            request_head_timeout=request_head_timeout,
+            request_body_timeout=request_body_timeout,
+            min_body_rate=min_body_rate,
+            keep_alive_timeout=keep_alive_timeout,
+            max_connections=max_connections,
         )
     )
 

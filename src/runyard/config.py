@@ -13,6 +13,13 @@ ENV_PREFIX = "RUNYARD_"
 DEFAULT_SQLITE_CACHE_MIB = 16
 DEFAULT_SQLITE_MMAP_MIB = 128
 
+# Connection limits (see `runyard.http_protocol`): seconds, bytes per second, connections per process.
+DEFAULT_REQUEST_HEAD_TIMEOUT = 30.0
+DEFAULT_REQUEST_BODY_TIMEOUT = 30.0
+DEFAULT_MIN_BODY_RATE = 1024
+DEFAULT_KEEP_ALIVE_TIMEOUT = 60.0
+DEFAULT_MAX_CONNECTIONS = 1000
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -26,6 +33,14 @@ class Settings:
     workers: int = 1
     sqlite_cache_mib: int = DEFAULT_SQLITE_CACHE_MIB
     sqlite_mmap_mib: int = DEFAULT_SQLITE_MMAP_MIB
+    # Extra `Host` values and foreign origins the server answers to (see `runyard.api.security`).
+    allowed_hosts: tuple[str, ...] = ()
+    cors_allowed_origins: tuple[str, ...] = ()
+    request_head_timeout: float = DEFAULT_REQUEST_HEAD_TIMEOUT
+    request_body_timeout: float = DEFAULT_REQUEST_BODY_TIMEOUT
+    min_body_rate: int = DEFAULT_MIN_BODY_RATE
+    keep_alive_timeout: float = DEFAULT_KEEP_ALIVE_TIMEOUT
+    max_connections: int = DEFAULT_MAX_CONNECTIONS
 
     @property
     def database_url(self) -> str:
@@ -50,6 +65,13 @@ class Settings:
             "WORKERS": str(self.workers),
             "SQLITE_CACHE_MIB": str(self.sqlite_cache_mib),
             "SQLITE_MMAP_MIB": str(self.sqlite_mmap_mib),
+            "ALLOWED_HOSTS": ",".join(self.allowed_hosts),
+            "CORS_ALLOWED_ORIGINS": ",".join(self.cors_allowed_origins),
+            "REQUEST_HEAD_TIMEOUT": str(self.request_head_timeout),
+            "REQUEST_BODY_TIMEOUT": str(self.request_body_timeout),
+            "MIN_BODY_RATE": str(self.min_body_rate),
+            "KEEP_ALIVE_TIMEOUT": str(self.keep_alive_timeout),
+            "MAX_CONNECTIONS": str(self.max_connections),
         }
         if self.backend_store_uri:
             env["BACKEND_STORE_URI"] = self.backend_store_uri
@@ -74,7 +96,19 @@ class Settings:
             workers=int(get("WORKERS") or 1),
             sqlite_cache_mib=int(get("SQLITE_CACHE_MIB") or DEFAULT_SQLITE_CACHE_MIB),
             sqlite_mmap_mib=int(get("SQLITE_MMAP_MIB") or DEFAULT_SQLITE_MMAP_MIB),
+            allowed_hosts=split_list(get("ALLOWED_HOSTS")),
+            cors_allowed_origins=split_list(get("CORS_ALLOWED_ORIGINS")),
+            request_head_timeout=float(get("REQUEST_HEAD_TIMEOUT") or DEFAULT_REQUEST_HEAD_TIMEOUT),
+            request_body_timeout=float(get("REQUEST_BODY_TIMEOUT") or DEFAULT_REQUEST_BODY_TIMEOUT),
+            min_body_rate=int(get("MIN_BODY_RATE") or DEFAULT_MIN_BODY_RATE),
+            keep_alive_timeout=float(get("KEEP_ALIVE_TIMEOUT") or DEFAULT_KEEP_ALIVE_TIMEOUT),
+            max_connections=int(get("MAX_CONNECTIONS") or DEFAULT_MAX_CONNECTIONS),
         )
+
+
+def split_list(value: str | None) -> tuple[str, ...]:
+    """A comma-separated setting (`a, b,c`) as its non-empty items."""
+    return tuple(item.strip() for item in (value or "").split(",") if item.strip())
 
 
 def normalise_database_url(uri: str) -> str:

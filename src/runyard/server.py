@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import signal
 import sys
 from types import FrameType
+from typing import cast
 
 import uvicorn
 
 from runyard.config import Settings
-from runyard.http_protocol import HttpProtocol
+from runyard.http_protocol import ConnectionLimits, HttpProtocol
 from runyard.store.migrate import upgrade
 
 log = logging.getLogger("runyard")
@@ -37,9 +39,10 @@ def serve(settings: Settings) -> None:
         log_level="warning",
         access_log=False,
         timeout_graceful_shutdown=30,
-        timeout_keep_alive=30,
+        # Typed int by uvicorn, used as a float (`loop.call_later`): fractions work.
+        timeout_keep_alive=cast(int, settings.keep_alive_timeout),
         server_header=False,
-        http=HttpProtocol,
+        http=functools.partial(HttpProtocol, limits=ConnectionLimits.from_settings(settings)),  # type: ignore[arg-type]
     )
 
 
