@@ -136,7 +136,7 @@ class HttpProtocol(HttpToolsProtocol):
         # Body accounting: bytes received, the rate window's start, the last time bytes were seen,
         # and whether the server paused reading (so the client is not to blame) since the last look.
         self._body_bytes = 0
-        self._window_start = 0.0
+        self._window_start: float | None = None
         self._window_bytes = 0
         self._seen_bytes = 0
         self._progress_at = 0.0
@@ -181,7 +181,7 @@ class HttpProtocol(HttpToolsProtocol):
         super().on_headers_complete()
         # httptools reports the end of a bodiless request right after this: `on_message_complete`.
         self._phase = _BODY
-        self._window_start = 0.0
+        self._window_start = None
         self._body_bytes = 0
 
     def on_body(self, body: bytes) -> None:
@@ -221,7 +221,7 @@ class HttpProtocol(HttpToolsProtocol):
         cycle = self.cycle
         held = self._held or self.flow.read_paused or (cycle is not None and cycle.waiting_for_100_continue)
         self._held = False
-        if held or not self._window_start:
+        if held or self._window_start is None:
             # (Re)start the clocks: the body just started, or the server kept it waiting.
             self._window_start = self._progress_at = now
             self._window_bytes = self._seen_bytes = self._body_bytes
