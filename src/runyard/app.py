@@ -26,6 +26,7 @@ from runyard.api.mlflow import (
     workspaces,
 )
 from runyard.api.routing import StaticFirstRouter, mount
+from runyard.api.security import SecurityMiddleware, security_rules
 from runyard.api.workspace_url import WorkspaceUrlMiddleware
 from runyard.config import Settings
 from runyard.services.container import Services
@@ -68,6 +69,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     # SQLite write lock waiting, and every other writer waits behind it.
     sys.setswitchinterval(0.0005)
     services = Services.build(settings)
+    hosts, origins = security_rules(settings.host, settings.allowed_hosts, settings.cors_allowed_origins)
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
@@ -83,7 +85,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app = Starlette(
         routes=routes(),
         exception_handlers=HANDLERS,
-        middleware=[Middleware(WorkspaceUrlMiddleware)],
+        middleware=[
+            Middleware(SecurityMiddleware, hosts=hosts, origins=origins),
+            Middleware(WorkspaceUrlMiddleware),
+        ],
         lifespan=lifespan,
     )
     app.router = StaticFirstRouter(app.router.routes, lifespan=lifespan)

@@ -18,7 +18,12 @@ from click.core import ParameterSource
 
 from runyard import __version__
 from runyard.config import (
+    DEFAULT_KEEP_ALIVE_TIMEOUT,
     DEFAULT_LOG_LEVEL,
+    DEFAULT_MAX_CONNECTIONS,
+    DEFAULT_MIN_BODY_RATE,
+    DEFAULT_REQUEST_BODY_TIMEOUT,
+    DEFAULT_REQUEST_HEAD_TIMEOUT,
     DEFAULT_SQLITE_CACHE_MIB,
     DEFAULT_SQLITE_MMAP_MIB,
     ENV_PREFIX,
@@ -30,6 +35,7 @@ from runyard.config import (
     Settings,
     StartupError,
     resolve_artifacts_destination,
+    split_list,
 )
 
 if TYPE_CHECKING:
@@ -146,6 +152,64 @@ SERVER_OPTIONS: list[Decorator] = [
         default=False,
         show_default=True,
         help="Log one line per request (on stdout).",
+    ),
+    # --- request security and connection limits (runyard.api.security, runyard.http_protocol) ---
+    _option(
+        "--allowed-hosts",
+        envvar=env("ALLOWED_HOSTS", "MLFLOW_SERVER_ALLOWED_HOSTS"),
+        default="",
+        callback=lambda _ctx, _param, value: split_list(value),
+        help="Comma-separated Host header values to answer besides localhost and the bound address "
+        "(name, name:port, '*' wildcards: 'mlflow.example.com,10.0.*'; '*' alone: any host). "
+        "Other hosts are refused (DNS rebinding).",
+    ),
+    _option(
+        "--cors-allowed-origins",
+        envvar=env("CORS_ALLOWED_ORIGINS", "MLFLOW_SERVER_CORS_ALLOWED_ORIGINS"),
+        default="",
+        callback=lambda _ctx, _param, value: split_list(value),
+        help="Comma-separated web origins allowed to call the API from a browser "
+        "('https://app.example.com', '*' wildcards). Other origins cannot change anything.",
+    ),
+    _option(
+        "--request-head-timeout",
+        envvar=env("REQUEST_HEAD_TIMEOUT"),
+        default=DEFAULT_REQUEST_HEAD_TIMEOUT,
+        show_default=True,
+        type=click.FloatRange(0),
+        help="Seconds a client has to send a request's headers (0: no limit).",
+    ),
+    _option(
+        "--request-body-timeout",
+        envvar=env("REQUEST_BODY_TIMEOUT"),
+        default=DEFAULT_REQUEST_BODY_TIMEOUT,
+        show_default=True,
+        type=click.FloatRange(0),
+        help="Seconds a request body may stall; also the window --min-body-rate is averaged over (0: no limit).",
+    ),
+    _option(
+        "--min-body-rate",
+        envvar=env("MIN_BODY_RATE"),
+        default=DEFAULT_MIN_BODY_RATE,
+        show_default=True,
+        type=click.IntRange(0),
+        help="Slowest request body accepted, in bytes per second (0: no limit).",
+    ),
+    _option(
+        "--keep-alive-timeout",
+        envvar=env("KEEP_ALIVE_TIMEOUT"),
+        default=DEFAULT_KEEP_ALIVE_TIMEOUT,
+        show_default=True,
+        type=click.FloatRange(0, min_open=True),
+        help="Seconds an idle keep-alive connection stays open.",
+    ),
+    _option(
+        "--max-connections",
+        envvar=env("MAX_CONNECTIONS"),
+        default=DEFAULT_MAX_CONNECTIONS,
+        show_default=True,
+        type=click.IntRange(0),
+        help="Open connections per server process; more are answered 503 and closed (0: no limit).",
     ),
 ]
 

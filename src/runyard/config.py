@@ -39,6 +39,14 @@ class ConfigError(StartupError):
     """A setting that Runyard cannot work with (an unsupported URL scheme, conflicting flags)."""
 
 
+# Connection limits (see `runyard.http_protocol`): seconds, bytes per second, connections per process.
+DEFAULT_REQUEST_HEAD_TIMEOUT = 30.0
+DEFAULT_REQUEST_BODY_TIMEOUT = 30.0
+DEFAULT_MIN_BODY_RATE = 1024
+DEFAULT_KEEP_ALIVE_TIMEOUT = 60.0
+DEFAULT_MAX_CONNECTIONS = 1000
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything a server process needs to know; worker processes rebuild it from the environment."""
@@ -66,6 +74,15 @@ class Settings:
         for folder in self.allowed_artifact_roots:
             if not folder.startswith("/"):
                 raise ConfigError(f"--allowed-artifact-roots {folder!r}: expected an absolute folder")
+
+    # Extra `Host` values and foreign origins the server answers to (see `runyard.api.security`).
+    allowed_hosts: tuple[str, ...] = ()
+    cors_allowed_origins: tuple[str, ...] = ()
+    request_head_timeout: float = DEFAULT_REQUEST_HEAD_TIMEOUT
+    request_body_timeout: float = DEFAULT_REQUEST_BODY_TIMEOUT
+    min_body_rate: int = DEFAULT_MIN_BODY_RATE
+    keep_alive_timeout: float = DEFAULT_KEEP_ALIVE_TIMEOUT
+    max_connections: int = DEFAULT_MAX_CONNECTIONS
 
     @property
     def database_url(self) -> str:
@@ -210,6 +227,11 @@ def parse_folder_list(value: str) -> tuple[str, ...]:
     if relative:
         raise ValueError(f"expected absolute folders, got {', '.join(relative)}")
     return folders
+
+
+def split_list(value: str | None) -> tuple[str, ...]:
+    """A comma-separated setting (`a, b,c`) as its non-empty items."""
+    return tuple(item.strip() for item in (value or "").split(",") if item.strip())
 
 
 def normalise_database_url(uri: str) -> str:

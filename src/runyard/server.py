@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import errno
+import functools
 import logging
 import logging.config
 import os
@@ -17,14 +18,14 @@ import signal
 import socket
 import sys
 from types import FrameType
-from typing import Any
+from typing import Any, cast
 
 import uvicorn
 from uvicorn.supervisors.multiprocess import Multiprocess
 
 from runyard import __version__
 from runyard.config import Settings, StartupError
-from runyard.http_protocol import HttpProtocol
+from runyard.http_protocol import ConnectionLimits, HttpProtocol
 from runyard.services.artifacts import prepare_artifacts
 from runyard.store import migrate
 from runyard.store.preflight import display_url
@@ -71,14 +72,15 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
     """Keyword arguments for `uvicorn.Config` (the application and its socket aside)."""
     return {
         "workers": settings.workers,
-        "http": HttpProtocol,
+        "http": functools.partial(HttpProtocol, limits=ConnectionLimits.from_settings(settings)),
         # Levels and handlers come from `log_config` alone (uvicorn's `log_level` would also lower
         # the access logger's level and drop its lines under `--log-level warning`).
         "log_config": logging_config(settings),
         "log_level": None,
         "access_log": settings.access_log,
         "timeout_graceful_shutdown": 30,
-        "timeout_keep_alive": 30,
+        # Typed int by uvicorn, used as a float (`loop.call_later`): fractions work.
+        "timeout_keep_alive": cast(int, settings.keep_alive_timeout),
         "server_header": False,
         "backlog": _BACKLOG,
     }

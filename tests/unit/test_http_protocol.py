@@ -63,3 +63,61 @@ def test_close_sends_what_is_pending_and_other_calls_reach_the_transport() -> No
     raw = _run(body)
     assert raw.writes == [b"ab"]
     assert raw.closed
+
+
+def _protocol(limits: Any) -> Any:
+    from uvicorn.config import Config
+    from uvicorn.protocols.http.flow_control import FlowControl
+    from uvicorn.server import ServerState
+
+    from runyard.http_protocol import _BODY, HttpProtocol
+
+    async def app(_scope: Any, _receive: Any, _send: Any) -> None:
+        return None
+
+    protocol = HttpProtocol(Config(app=app), ServerState(), {}, _loop=asyncio.new_event_loop(), limits=limits)
+    protocol.flow = FlowControl(_Recorder())  # type: ignore[arg-type]
+    protocol._phase = _BODY
+    return protocol
+
+
+def test_a_body_the_server_kept_waiting_is_not_the_clients_fault() -> None:
+    from runyard.http_protocol import ConnectionLimits
+
+    p = _protocol(ConnectionLimits(body_timeout=4, min_body_rate=1000))
+    assert p._body_late(0.0) is None  # the first look starts the clocks
+    p._body_bytes = 100
+    assert p._body_late(1.0) is None
+    p.flow.read_paused = True  # the handler has not consumed what it was sent
+    assert p._body_late(6.0) is None
+    p.flow.read_paused = False
+    assert p._body_late(9.0) is None  # clocks restarted at 6.0
+    assert "stalled for 4 s" in p._body_late(10.5)
+    p.loop.close()
+
+
+def test_a_slow_body_is_late_once_a_window_has_passed() -> None:
+    from runyard.http_protocol import ConnectionLimits
+
+    p = _protocol(ConnectionLimits(body_timeout=4, min_body_rate=1000))
+    assert p._body_late(0.0) is None
+    for t in (1.0, 2.0, 3.0):
+        p._body_bytes += 500  # 500 bytes/s, never silent
+        assert p._body_late(t) is None
+    p._body_bytes += 500
+    assert "below the minimum of 1000 bytes/s" in p._body_late(4.0)
+    fast = _protocol(ConnectionLimits(body_timeout=4, min_body_rate=1000))
+    assert fast._body_late(0.0) is None
+    for t in (1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0):
+        fast._body_bytes += 5000
+        assert fast._body_late(t) is None
+    p.loop.close()
+    fast.loop.close()
+
+
+def test_the_timer_step() -> None:
+    from runyard.http_protocol import ConnectionLimits
+
+    assert ConnectionLimits().step == 7.5
+    assert ConnectionLimits(head_timeout=1, body_timeout=40).step == 1
+    assert ConnectionLimits(head_timeout=0, body_timeout=0).step == 0

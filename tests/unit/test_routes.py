@@ -51,3 +51,24 @@ def test_static_first_router_dispatches_like_starlette() -> None:
     assert client.put("/x").status_code == 405
     assert client.get("/items/abc").text == "item abc"
     assert client.get("/nothing").status_code == 404
+
+
+def test_only_artifact_bytes_are_exempt_from_the_json_content_type_rule() -> None:
+    from runyard.api.mlflow import artifacts, experiments, logged_models, metrics, registry, runs, workspaces
+
+    endpoints = [
+        *artifacts.ENDPOINTS,
+        *experiments.ENDPOINTS,
+        *logged_models.ENDPOINTS,
+        *metrics.ENDPOINTS,
+        *registry.ENDPOINTS,
+        *runs.ENDPOINTS,
+        *workspaces.ENDPOINTS,
+    ]
+    raw = sorted(f"{e.method} {e.path}" for e in endpoints if e.method != "GET" and not e.json_body)
+    assert raw == ["PUT /artifacts/{artifact_path:path}", "PUT /mpu/part/{upload_id}/{part_number:int}"]
+    assert not any(e.json_body for e in endpoints if e.method == "GET")
+    served = {(r.path, *sorted(r.methods or ())): r for r in routes() if isinstance(r, Route)}
+    assert hasattr(served["/api/2.0/mlflow/runs/update", "POST"].endpoint, "__wrapped__")
+    artifact = "/api/2.0/mlflow-artifacts/artifacts/{artifact_path:path}"
+    assert not hasattr(served[artifact, "PUT"].endpoint, "__wrapped__")

@@ -43,6 +43,13 @@ def test_every_field_round_trips_with_a_non_default_value(tmp_path: Path) -> Non
         access_log=True,
         allowed_artifact_roots=("/srv/a", "/srv/b"),
         upload_purge_interval_seconds=12.5,
+        allowed_hosts=("mlflow.example.com", "*.corp:8080"),
+        cors_allowed_origins=("https://app.example.com",),
+        request_head_timeout=1.5,
+        request_body_timeout=0,
+        min_body_rate=0,
+        keep_alive_timeout=2,
+        max_connections=7,
     )
     defaults = Settings(data_dir=tmp_path)
     # A field added later without a non-default value here makes this test fail: extend it.
@@ -58,6 +65,21 @@ def test_to_env_overrides_what_the_shell_set_for_unset_fields(tmp_path: Path) ->
     env = {"RUNYARD_BACKEND_STORE_URI": "sqlite:////elsewhere.db", "RUNYARD_ACCESS_LOG": "1"}
     env.update(Settings(data_dir=tmp_path).to_env())
     assert Settings.from_env(env) == Settings(data_dir=tmp_path)
+
+
+def test_security_and_connection_settings_round_trip(tmp_path: Path) -> None:
+    settings = Settings(
+        data_dir=tmp_path,
+        allowed_hosts=("mlflow.example.com", "*.corp:8080"),
+        cors_allowed_origins=("https://app.example.com",),
+        request_head_timeout=1.5,
+        request_body_timeout=0,
+        min_body_rate=0,
+        keep_alive_timeout=2,
+        max_connections=7,
+    )
+    assert Settings.from_env(settings.to_env()) == settings
+    assert Settings.from_env({"RUNYARD_ALLOWED_HOSTS": " a, ,b "}).allowed_hosts == ("a", "b")
 
 
 def test_defaults_when_the_environment_is_silent() -> None:

@@ -6,7 +6,7 @@ import errno
 import logging
 
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
 from runyard.api.http import JSONResponse, error_response
@@ -41,6 +41,12 @@ async def http_error(request: Request, exc: Exception) -> Response:
     return JSONResponse({"error_code": "BAD_REQUEST", "message": str(exc.detail)}, status_code=exc.status_code)
 
 
+async def client_gone(request: Request, _exc: Exception) -> Response:
+    """The client went away (or was cut off by a timeout) mid-request: nobody reads an answer."""
+    log.info("client disconnected during %s %s", request.method, request.url.path)
+    return Response(status_code=400)
+
+
 async def unexpected_error(request: Request, exc: Exception) -> Response:
     if isinstance(exc, OSError) and exc.errno == errno.ENAMETOOLONG:
         # A backstop: the artifact backends refuse such paths up front (see `LocalArtifactBackend`).
@@ -51,4 +57,9 @@ async def unexpected_error(request: Request, exc: Exception) -> Response:
     )
 
 
-HANDLERS = {MlflowError: mlflow_error, HTTPException: http_error, Exception: unexpected_error}
+HANDLERS = {
+    MlflowError: mlflow_error,
+    HTTPException: http_error,
+    ClientDisconnect: client_gone,
+    Exception: unexpected_error,
+}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -12,6 +13,7 @@ from starlette.routing import BaseRoute, Route, Router
 from starlette.types import Receive, Scope, Send
 
 from runyard.api.http import call, nothing_in_flight
+from runyard.api.security import require_json_body
 from runyard.services.context import RequestContext, WorkspaceGone
 
 Handler = Callable[[Request], Awaitable[Response]]
@@ -28,6 +30,8 @@ class Endpoint:
 
     `access` names what a caller must be allowed to do (e.g. "experiment:read", "run:write");
     the identity and access layer enforces it, and a route without one is refused.
+    `raw_body`: the body is bytes to store (artifact uploads), not a JSON message. Every other
+    endpoint with a body (any method but GET) accepts only `Content-Type: application/json`.
     """
 
     method: str
@@ -35,6 +39,11 @@ class Endpoint:
     handler: Handler
     access: str
     version: str = "2.0"
+    raw_body: bool = False
+
+    @property
+    def json_body(self) -> bool:
+        return self.method != "GET" and not self.raw_body
 
 
 def mount(
@@ -43,17 +52,29 @@ def mount(
     """Routes for `/<prefix>/<version>/<service><path>` for every prefix."""
     routes = []
     for e in endpoints:
+        handler = _json_only(e.handler) if e.json_body else e.handler
         for prefix in prefixes:
             routes.append(
                 Route(
                     f"/{prefix}/{e.version}/{service}{e.path}",
-                    e.handler,
+                    handler,
                     methods=[e.method],
                     name=f"{prefix}:{e.version}:{service}{e.path}:{e.method}",
                 )
             )
             routes[-1].access = e.access  # type: ignore[attr-defined]
     return routes
+
+
+def _json_only(handler: Handler) -> Handler:
+    """`handler` behind the content-type rule of JSON endpoints (`require_json_body`)."""
+
+    @functools.wraps(handler)
+    async def json_endpoint(request: Request) -> Response:
+        require_json_body(request)
+        return await handler(request)
+
+    return json_endpoint
 
 
 def services(request: Request) -> Any:

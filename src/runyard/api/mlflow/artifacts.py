@@ -162,7 +162,7 @@ async def abort_multipart(request: Request) -> Response:
 
 
 ENDPOINTS = [
-    Endpoint("PUT", "/artifacts/{artifact_path:path}", upload, "artifact:write"),
+    Endpoint("PUT", "/artifacts/{artifact_path:path}", upload, "artifact:write", raw_body=True),
     Endpoint("GET", "/artifacts/{artifact_path:path}", download, "artifact:read"),
     Endpoint("DELETE", "/artifacts/{artifact_path:path}", delete, "artifact:write"),
     Endpoint("GET", "/artifacts", list_artifacts, "artifact:read"),
@@ -172,5 +172,5 @@ ENDPOINTS = [
     Endpoint("POST", "/mpu/complete", complete_multipart, "artifact:write"),
     Endpoint("POST", "/mpu/abort/{artifact_path:path}", abort_multipart, "artifact:write"),
     Endpoint("POST", "/mpu/abort", abort_multipart, "artifact:write"),
-    Endpoint("PUT", "/mpu/part/{upload_id}/{part_number:int}", upload_part, "artifact:write"),
+    Endpoint("PUT", "/mpu/part/{upload_id}/{part_number:int}", upload_part, "artifact:write", raw_body=True),
 ]
