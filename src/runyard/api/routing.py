@@ -11,7 +11,8 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route, Router
 from starlette.types import Receive, Scope, Send
 
-from runyard.api.http import call, nothing_in_flight
+from runyard.api.http import call, guarded, nothing_in_flight
+from runyard.domain.validation import reject_nul
 from runyard.services.context import RequestContext
 
 Handler = Callable[[Request], Awaitable[Response]]
@@ -47,7 +48,7 @@ def mount(
             routes.append(
                 Route(
                     f"/{prefix}/{e.version}/{service}{e.path}",
-                    e.handler,
+                    guarded(e.handler),
                     methods=[e.method],
                     name=f"{prefix}:{e.version}:{service}{e.path}:{e.method}",
                 )
@@ -62,7 +63,10 @@ def services(request: Request) -> Any:
 
 def _workspace_name(request: Request) -> str | None:
     """The workspace a request addresses: the URL form (set by middleware) or the MLflow header."""
-    return request.scope.get(WORKSPACE_SCOPE_KEY) or request.headers.get(WORKSPACE_HEADER)
+    name: str | None = request.scope.get(WORKSPACE_SCOPE_KEY) or request.headers.get(WORKSPACE_HEADER)
+    if name:
+        reject_nul(name, "workspace")
+    return name
 
 
 def resolve_context(request: Request) -> RequestContext:

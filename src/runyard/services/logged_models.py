@@ -331,7 +331,7 @@ def parse_status(status: str | int | None) -> str:
     if status is None or status == "":
         raise invalid(missing_value_message("status"))
     stored = _STATUS_BY_SPELLING.get(status)
-    if stored is None and isinstance(status, str) and status.isdigit():
+    if stored is None and isinstance(status, str) and status.isascii() and status.isdigit() and len(status) < 4:
         stored = _STATUS_BY_SPELLING.get(int(status))
     if stored is None:
         raise invalid(
