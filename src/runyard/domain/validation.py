@@ -12,7 +12,7 @@ from runyard.domain import limits
 from runyard.domain.errors import invalid
 
 _KEY_RE = re.compile(r"^[/\w.\- :]*$")
-# ASCII digits only: `int()` and `str.isdigit()` also take "１" (full-width) and "²" (superscript).
+# ASCII digits only: `int()` and `str.isdigit()` also take full-width (U+FF11) and superscript (U+00B2) digits.
 _ASCII_INT_RE = re.compile(r"-?[0-9]{1,19}")
 INT64_MAX = 2**63 - 1
 NUL = "\x00"
@@ -154,7 +154,7 @@ def parse_ascii_int(
     """An integer sent as ASCII decimal digits (or as a JSON integer), within [minimum, maximum].
 
     The one rule for integers in untrusted input: ids, versions, enum numbers. Python's `int()`
-    accepts Unicode digits, surrounding spaces and underscores ("１", " 1", "1_0"); none of those is
+    accepts Unicode digits (U+FF11), surrounding spaces and underscores (" 1", "1_0"); none of those is
     an id here. `error` replaces the default message (which names `field` and the rule).
     """
     parsed: int | None = None

@@ -48,7 +48,7 @@ _CANONICAL_STAGES: Final = {stage.lower(): stage for stage in ALL_STAGES}
 
 LATEST_ALIAS: Final = "latest"
 _ALIAS_RE: Final = re.compile(r"^[\w\-]*$")
-_VERSION_ALIAS_RE: Final = re.compile(r"^[vV]\d+$")  # as the reference: reserves "v١" too
+_VERSION_ALIAS_RE: Final = re.compile(r"^[vV]\d+$")  # as the reference: any Unicode digit
 # Versions are 32-bit integers in the reference schema.
 MAX_VERSION: Final = 2**31 - 1
 
