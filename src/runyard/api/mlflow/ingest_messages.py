@@ -16,6 +16,7 @@ from typing import Annotated, NamedTuple
 
 import msgspec
 
+from runyard.api.http import may_hold_nul
 from runyard.api.mlflow.fields import as_double
 from runyard.services.runs import MetricIn
 
@@ -59,14 +60,13 @@ class Batch(NamedTuple):
     tags: list[tuple[str, str]]
 
 
-_ESCAPED_NUL = b"\\u0000"
 _BATCH = msgspec.json.Decoder(_LogBatch)
 _METRIC = msgspec.json.Decoder(_LogMetric)
 
 
 def log_batch(body: bytes) -> Batch | None:
     """The decoded request, or None if the reference decoder must judge it."""
-    if _ESCAPED_NUL in body:
+    if may_hold_nul(body):
         return None
     try:
         message = _BATCH.decode(body)
@@ -94,7 +94,7 @@ def log_batch(body: bytes) -> Batch | None:
 
 def log_metric(body: bytes) -> Batch | None:
     """The decoded request (one metric), or None if the reference decoder must judge it."""
-    if _ESCAPED_NUL in body:
+    if may_hold_nul(body):
         return None
     try:
         x = _METRIC.decode(body)
