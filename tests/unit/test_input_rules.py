@@ -140,7 +140,7 @@ def test_forged_page_tokens_are_refused(token: str) -> None:
         [2**63, 0, 1.0, False],
         [0, -(2**63) - 1, 1.0, False],
         [0, 0, 10**400, False],
-        [0, 0, float("inf"), False],
+        [0, 0, float("nan"), False],
         [0, 0, 1.0, "x"],
         [0, 0, "1", False],
         {"a": 1},
@@ -154,7 +154,7 @@ def test_history_positions_are_bounded(after: object) -> None:
 def test_history_position_from_a_1e400_token() -> None:
     token = base64.b64encode(b'{"offset": 0, "after": [0, 0, 1e400, false]}').decode()
     _, after = decode_page_token_with_position(token)
-    assert metric_series.parse_position(after) is None
+    assert metric_series.parse_position(after) == (0, 0, float("inf"), False)  # the server writes ±Infinity too
 
 
 _JSON = st.recursive(
@@ -176,7 +176,7 @@ def test_any_token_is_a_bounded_position_or_an_mlflow_error(token: str) -> None:
     if position is not None:
         ts, step, value, is_nan = position
         assert -(2**63) <= ts < 2**63 and -(2**63) <= step < 2**63
-        assert isinstance(value, float) and value == value and abs(value) != float("inf")
+        assert isinstance(value, float) and value == value
         assert isinstance(is_nan, bool)
 
 

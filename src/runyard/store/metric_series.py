@@ -48,7 +48,8 @@ def position_of(point: SeriesPoint) -> Position:
 
 def parse_position(data: Any) -> Position | None:
     """A position as carried in a page token (a JSON list), or None if it is not one: two int64s,
-    a finite number and a boolean (a forged token may hold anything)."""
+    a number that is not NaN (metric values may be infinite) and a boolean (a forged token may
+    hold anything)."""
     if not isinstance(data, list) or len(data) != 4:
         return None
     timestamp, step, value, is_nan = data
@@ -56,7 +57,7 @@ def parse_position(data: Any) -> Position | None:
         return None
     if _is_int64(value):
         value = float(value)
-    if not isinstance(value, float) or not math.isfinite(value):
+    if not isinstance(value, float) or math.isnan(value):
         return None
     return (timestamp, step, value, is_nan)
 
