@@ -278,6 +278,11 @@ class Fuzzer:
         if method == "HEAD":
             method = "GET"
         url = self.path(route)
+        if url.startswith("/api/") and rng.random() < 0.2:
+            url = f"/ajax-api/{url[len('/api/') :]}"  # the alias every API route also has
+        if rng.random() < 0.05:
+            workspace = rng.choice([self.seeds.workspace, "nope", FULLWIDTH_ONE, "a\x00b", "..", "x" * 300])
+            url = f"/w/{quote(workspace, safe='')}{url}"
         headers: dict[str, Any] = dict(JSON_HEADERS)
         if rng.random() < 0.1:
             name = rng.choice(["nope", FULLWIDTH_ONE, "../x", "x" * 300, "%00", self.seeds.workspace])
@@ -342,7 +347,8 @@ def _seed(client: httpx.Client) -> Seeds:
 
 
 def _unique_routes() -> list[Route]:
-    """Every declared route once (the `ajax-api` aliases share the `api` handlers)."""
+    """Every declared route once (the `ajax-api` aliases share the `api` handlers, and are sent
+    a fifth of each route's requests)."""
     out: dict[tuple[str, str], Route] = {}
     for route in routes():
         assert isinstance(route, Route)
