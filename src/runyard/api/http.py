@@ -134,7 +134,7 @@ def check_json_nul(body: bytes) -> None:
         return  # malformed: the model's parser says what is wrong with it
     field = find_nul(data)
     if field is not None:
-        raise invalid(nul_message(field))
+        raise invalid(nul_message(field.replace(NUL, "\\u0000")))  # a key may be the culprit
 
 
 def check_request_strings(request: Request) -> None:
