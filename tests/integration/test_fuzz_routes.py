@@ -266,7 +266,9 @@ class Fuzzer:
             else:
                 good = {"model_id": self.seeds.model_id, "workspace_name": self.seeds.workspace}.get(name, "a/b.txt")
                 value = good if self.rng.random() < 0.3 else self.rng.choice(PATH_JUNK)
-                # Item 9 of issue 10 (artifact paths over the OS limit) belongs to another change.
+                # Skipped until issue 10 item 9 lands (artifact paths over the OS limit answer 500
+                # OSError today, e.g. PUT .../artifacts/d/d/.../d with 2,040 levels): re-enable long
+                # path parameters (drop this cut) after merging that change.
                 value = value[:200]
             safe = "/" if kind == ":path" else ""
             path = path[: convertor.start()] + quote(value, safe=safe) + path[convertor.end() :]
