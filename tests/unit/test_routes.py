@@ -69,6 +69,6 @@ def test_only_artifact_bytes_are_exempt_from_the_json_content_type_rule() -> Non
     assert raw == ["PUT /artifacts/{artifact_path:path}", "PUT /mpu/part/{upload_id}/{part_number:int}"]
     assert not any(e.json_body for e in endpoints if e.method == "GET")
     served = {(r.path, *sorted(r.methods or ())): r for r in routes() if isinstance(r, Route)}
-    assert hasattr(served["/api/2.0/mlflow/runs/update", "POST"].endpoint, "__wrapped__")
+    assert getattr(served["/api/2.0/mlflow/runs/update", "POST"].endpoint, "requires_json_body", False)
     artifact = "/api/2.0/mlflow-artifacts/artifacts/{artifact_path:path}"
-    assert not hasattr(served[artifact, "PUT"].endpoint, "__wrapped__")
+    assert not getattr(served[artifact, "PUT"].endpoint, "requires_json_body", False)

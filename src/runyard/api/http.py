@@ -16,7 +16,14 @@ from starlette.responses import Response
 from runyard.domain.entities import Page
 from runyard.domain.errors import MlflowError, invalid
 from runyard.domain.limits import MAX_JSON_REQUEST_BYTES
-from runyard.domain.validation import invalid_value_message, missing_value_message
+from runyard.domain.validation import (
+    NUL,
+    find_nul,
+    invalid_value_message,
+    missing_value_message,
+    nul_message,
+    parse_ascii_int,
+)
 
 M = TypeVar("M", bound=BaseModel)
 R = TypeVar("R")
@@ -60,8 +67,10 @@ def error_response(error: MlflowError) -> JSONResponse:
 async def read_body(request: Request, limit: int = MAX_JSON_REQUEST_BYTES, what: str = "Request") -> bytes:
     """The whole body, refused with a 400 before it is buffered if it is larger than `limit`."""
     declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise _too_large(what, limit, int(declared))
+    if declared is not None:
+        size = parse_ascii_int(declared, "Content-Length", maximum=2**63 - 1)
+        if size > limit:
+            raise _too_large(what, limit, size)
     chunks: list[bytes] = []
     size = 0
     async for chunk in request.stream():
@@ -88,6 +97,7 @@ async def parse_json_body(request: Request, model: type[M], limit: int = MAX_JSO
 
 def parse_json(body: bytes, model: type[M]) -> M:
     """A JSON body as `model`, or the MLflow-shaped error for what is wrong with it."""
+    check_json_nul(body)
     try:
         # pydantic-core parses and validates in one pass (no intermediate Python dicts).
         return model.model_validate_json(body)
@@ -98,6 +108,51 @@ def parse_json(body: bytes, model: type[M]) -> M:
         if not first["loc"] and first["type"] in ("model_type", "model_attributes_type", "dict_type"):
             raise invalid("Request body must be a JSON object.") from None
         raise _to_mlflow_error(e) from None
+
+
+_ESCAPED_NUL = b"\\u0000"
+
+
+def may_hold_nul(body: bytes) -> bool:
+    """Whether a JSON body may hold NUL (`\\u0000`, the only way JSON can carry it). A single-byte
+    search for a backslash first (memchr: ~1 µs for a 75 KB log-batch; the six-byte search alone
+    takes ~60 µs), the escape itself only in bodies that have backslashes at all."""
+    return b"\\" in body and _ESCAPED_NUL in body
+
+
+def check_json_nul(body: bytes) -> None:
+    """Refuse a JSON body with NUL (U+0000) in any string or key, naming the field.
+
+    A raw NUL byte is not valid JSON, so NUL can only arrive as the escape `\\u0000`: one bytes
+    scan finds it, and only a body that holds the escape is decoded again to locate it.
+    """
+    if not may_hold_nul(body):
+        return
+    try:
+        data = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return  # malformed: the model's parser says what is wrong with it
+    field = find_nul(data)
+    if field is not None:
+        raise invalid(nul_message(field.replace(NUL, "\\u0000")))  # a key may be the culprit
+
+
+def check_request_strings(request: Request) -> None:
+    """Refuse NUL in the query string and the path (path parameters, the workspace in the URL)
+    before any handler runs. Cheap when clean: a bytes scan and a string scan."""
+    scope = request.scope
+    query: bytes = scope.get("query_string", b"")
+    if b"%00" in query or b"\x00" in query:
+        for key, value in request.query_params.multi_items():
+            if NUL in key or NUL in value:
+                raise invalid(nul_message(key.replace(NUL, "\\u0000")))
+    if NUL in scope["path"]:
+        if NUL in scope.get("root_path", ""):
+            raise invalid(nul_message("workspace"))  # `/w/<workspace>/...` (see `api.workspace_url`)
+        for name, value in request.path_params.items():
+            if isinstance(value, str) and NUL in value:
+                raise invalid(nul_message(name))
+        raise invalid(nul_message("path"))
 
 
 def parse_query(request: Request, model: type[M]) -> M:

@@ -12,8 +12,9 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route, Router
 from starlette.types import Receive, Scope, Send
 
-from runyard.api.http import call, nothing_in_flight
+from runyard.api.http import call, check_request_strings, nothing_in_flight
 from runyard.api.security import require_json_body
+from runyard.domain.validation import reject_nul
 from runyard.services.context import RequestContext, WorkspaceGone
 
 Handler = Callable[[Request], Awaitable[Response]]
@@ -52,7 +53,7 @@ def mount(
     """Routes for `/<prefix>/<version>/<service><path>` for every prefix."""
     routes = []
     for e in endpoints:
-        handler = _json_only(e.handler) if e.json_body else e.handler
+        handler = _checked(e.handler, json_body=e.json_body)
         for prefix in prefixes:
             routes.append(
                 Route(
@@ -66,15 +67,27 @@ def mount(
     return routes
 
 
-def _json_only(handler: Handler) -> Handler:
-    """`handler` behind the content-type rule of JSON endpoints (`require_json_body`)."""
+def _checked(handler: Handler, *, json_body: bool) -> Handler:
+    """`handler` behind the input rules every mounted endpoint shares: no NUL in the query string,
+    path or workspace (`check_request_strings`), and for JSON endpoints the content-type rule
+    (`require_json_body`). One wrapper, so a request pays one extra call, not one per rule."""
+    if json_body:
+
+        @functools.wraps(handler)
+        async def json_endpoint(request: Request) -> Response:
+            check_request_strings(request)
+            require_json_body(request)
+            return await handler(request)
+
+        json_endpoint.requires_json_body = True  # type: ignore[attr-defined]
+        return json_endpoint
 
     @functools.wraps(handler)
-    async def json_endpoint(request: Request) -> Response:
-        require_json_body(request)
+    async def endpoint(request: Request) -> Response:
+        check_request_strings(request)
         return await handler(request)
 
-    return json_endpoint
+    return endpoint
 
 
 def services(request: Request) -> Any:
@@ -83,7 +96,10 @@ def services(request: Request) -> Any:
 
 def _workspace_name(request: Request) -> str | None:
     """The workspace a request addresses: the URL form (set by middleware) or the MLflow header."""
-    return request.scope.get(WORKSPACE_SCOPE_KEY) or request.headers.get(WORKSPACE_HEADER)
+    name: str | None = request.scope.get(WORKSPACE_SCOPE_KEY) or request.headers.get(WORKSPACE_HEADER)
+    if name:
+        reject_nul(name, "workspace")
+    return name
 
 
 def resolve_context(request: Request, *, fresh: bool = False) -> RequestContext:

@@ -34,5 +34,12 @@ SEARCH_RUNS_MAX_RESULTS: Final = 50000
 SEARCH_EXPERIMENTS_DEFAULT_MAX_RESULTS: Final = 1000
 SEARCH_EXPERIMENTS_MAX_RESULTS: Final = 50000
 METRIC_HISTORY_MAX_PAGE: Final = 25000
+# Keys one search's `order_by` may name. Every metric/param/tag key is a join: SQLite refuses a
+# 64-table join, and 3.40 crashes the process on ~40 of them. The reference has no cap (and fails
+# with 64 on SQLite); clients send a handful.
+MAX_ORDER_BY_KEYS: Final = 16
+# Comparisons one search filter may AND together: SQLite refuses an expression tree deeper than
+# 1,000 (about 500 comparisons); the reference has no cap.
+MAX_FILTER_COMPARISONS: Final = 100
 BULK_INTERVAL_MAX_RUNS: Final = 100
 BULK_INTERVAL_MAX_RESULTS: Final = 2500

@@ -42,6 +42,7 @@ from decimal import Decimal, InvalidOperation
 from types import MappingProxyType
 from typing import Final, Literal, cast
 
+from runyard.domain import limits
 from runyard.domain.errors import MlflowError, invalid
 
 __all__ = [
@@ -500,6 +501,10 @@ class _Parser:
             if token.kind == "eof":
                 return tuple(comparisons)
             if token.word == "AND":
+                if len(comparisons) >= limits.MAX_FILTER_COMPARISONS:
+                    raise self.source.error(
+                        f"at most {limits.MAX_FILTER_COMPARISONS} comparisons may be joined with AND"
+                    )
                 comparisons.append(self.comparison())
             elif token.word == "OR":
                 raise self.source.error(f"unsupported {_describe(token)}; only AND is supported")
@@ -636,6 +641,15 @@ def parse_filter(text: str | None, grammar: Grammar) -> tuple[Comparison, ...]:
     return _Parser(_Source(text, "filter"), grammar).parse_filter()
 
 
+def check_order_by_count(count: int) -> None:
+    """At most `limits.MAX_ORDER_BY_KEYS` order_by clauses per search."""
+    if count > limits.MAX_ORDER_BY_KEYS:
+        raise invalid(
+            f"Invalid value for parameter 'order_by' supplied: at most {limits.MAX_ORDER_BY_KEYS} "
+            f"order_by clauses are allowed, got {count}."
+        )
+
+
 def parse_order_by(clauses: Sequence[str] | None, grammar: Grammar) -> tuple[OrderKey, ...]:
     """Parse ``order_by`` clauses such as ``"metrics.loss DESC"`` (ascending by default).
 
@@ -647,6 +661,7 @@ def parse_order_by(clauses: Sequence[str] | None, grammar: Grammar) -> tuple[Ord
         return ()
     if isinstance(clauses, str):
         clauses = (clauses,)
+    check_order_by_count(len(clauses))
     keys: list[OrderKey] = []
     seen: set[tuple[str, str]] = set()
     for clause in clauses:

@@ -12,6 +12,10 @@ from runyard.domain import limits
 from runyard.domain.errors import invalid
 
 _KEY_RE = re.compile(r"^[/\w.\- :]*$")
+# ASCII digits only: `int()` and `str.isdigit()` also take full-width (U+FF11) and superscript (U+00B2) digits.
+_ASCII_INT_RE = re.compile(r"-?[0-9]{1,19}")
+INT64_MAX = 2**63 - 1
+NUL = "\x00"
 _RUN_ID_RE = re.compile(r"^[a-zA-Z0-9][\w\-]{0,255}$")
 
 
@@ -144,11 +148,64 @@ def validate_unique_param_keys(keys: Sequence[str]) -> None:
         )
 
 
-def parse_experiment_id(value: str | int, path: str = "experiment_id") -> int:
-    try:
+def parse_ascii_int(
+    value: object, field: str, maximum: int = INT64_MAX, *, minimum: int = 0, error: str | None = None
+) -> int:
+    """An integer sent as ASCII decimal digits (or as a JSON integer), within [minimum, maximum].
+
+    The one rule for integers in untrusted input: ids, versions, enum numbers. Python's `int()`
+    accepts Unicode digits (U+FF11), surrounding spaces and underscores (" 1", "1_0"); none of those is
+    an id here. `error` replaces the default message (which names `field` and the rule).
+    """
+    parsed: int | None = None
+    if isinstance(value, int) and not isinstance(value, bool):
+        parsed = value
+    elif isinstance(value, str) and _ASCII_INT_RE.fullmatch(value):
         parsed = int(value)
-    except (TypeError, ValueError):
-        raise invalid(f"Invalid experiment ID '{value}'. Experiment ID must be a valid integer.") from None
-    if parsed < 0 or parsed > 2**63 - 1:
-        raise invalid(f"Invalid experiment ID '{value}'. Experiment ID must be a valid integer.")
+    if parsed is None or not minimum <= parsed <= maximum:
+        raise invalid(
+            error
+            or invalid_value_message(
+                field, value, f"must be an integer written in ASCII digits, from {minimum} to {maximum}"
+            )
+        )
     return parsed
+
+
+def parse_experiment_id(value: str | int, path: str = "experiment_id") -> int:
+    return parse_ascii_int(
+        value, path, error=f"Invalid experiment ID '{value}'. Experiment ID must be a valid integer."
+    )
+
+
+def find_nul(data: object, path: str = "") -> str | None:
+    """The location (`tags[0].key`) of the first string holding NUL in decoded JSON, or None.
+
+    Dictionary keys count too (the location is then the key's own). Iterative, so deeply nested
+    input cannot exhaust the stack.
+    """
+    stack: list[tuple[str, object]] = [(path, data)]
+    while stack:
+        where, item = stack.pop()
+        if isinstance(item, str):
+            if NUL in item:
+                return where or "(request body)"
+        elif isinstance(item, dict):
+            for key, child in item.items():
+                child_path = f"{where}.{key}" if where else str(key)
+                if NUL in key:
+                    return child_path
+                stack.append((child_path, child))
+        elif isinstance(item, list):
+            stack.extend((f"{where}[{i}]", child) for i, child in enumerate(item))
+    return None
+
+
+def nul_message(field: str) -> str:
+    return f"Invalid value for parameter '{field}' supplied: it must not contain the NUL character (U+0000)."
+
+
+def reject_nul(value: str, field: str) -> None:
+    """Strings bound for the database must not hold NUL (PostgreSQL refuses it; keep SQLite alike)."""
+    if NUL in value:
+        raise invalid(nul_message(field))

@@ -18,7 +18,7 @@ from runyard.domain.entities import ACTIVE, Page
 from runyard.domain.errors import MlflowError, invalid, not_found
 from runyard.domain.limits import MAX_KEY_LENGTH
 from runyard.domain.names import generate_run_name
-from runyard.domain.search_filter import LOGGED_MODEL_GRAMMAR, parse_filter
+from runyard.domain.search_filter import LOGGED_MODEL_GRAMMAR, check_order_by_count, parse_filter
 from runyard.domain.validation import (
     invalid_value_message,
     missing_value_message,
@@ -31,6 +31,7 @@ from runyard.services.context import RequestContext, now_ms, require_workspace
 from runyard.services.experiments import ExperimentService
 from runyard.services.model_cards import read_model_card
 from runyard.store import logged_models as lm_store
+from runyard.store import runs as run_store
 from runyard.store import search as search_sql
 from runyard.store.database import Database
 from runyard.store.keys import KeyRegistry
@@ -166,6 +167,10 @@ class LoggedModelService:
                     f"The experiment {experiment.experiment_id} must be in the 'active' state. "
                     f"Current state is {experiment.lifecycle_stage}."
                 )
+            if source_run_id:
+                run = run_store.get(conn, source_run_id)
+                if run is None or run.workspace_id != ctx.workspace.id:
+                    raise not_found(f"Run with id={source_run_id} not found")
             info = LoggedModelInfo(
                 model_id=model_id,
                 experiment_id=experiment.experiment_id,
@@ -239,6 +244,16 @@ class LoggedModelService:
 
     # --- metrics linked by runs ---------------------------------------------------------------
 
+    def require_ids(self, conn: Connection, ctx: RequestContext, model_ids: Sequence[str]) -> None:
+        """RESOURCE_DOES_NOT_EXIST unless every id names a logged model of the caller's workspace
+        (a run may only record its own workspace's models as inputs or outputs)."""
+        if not model_ids:
+            return
+        found = lm_store.pks_for(conn, ctx.workspace.id, model_ids)
+        for model_id in model_ids:
+            if model_id not in found:
+                raise model_not_found(model_id)
+
     def record_metrics(
         self, conn: Connection, ctx: RequestContext, run_pk: int, metrics: Sequence[ModelMetricIn]
     ) -> None:
@@ -303,6 +318,7 @@ class LoggedModelService:
                 raise invalid("`dataset_name` in the `datasets` clause must be specified.")
             dataset_filters.append((d.dataset_name, d.dataset_digest or None))
         clauses = parse_filter(filter_string, LOGGED_MODEL_GRAMMAR)
+        check_order_by_count(len(order_by))
         order = [_resolve_order(o, i) for i, o in enumerate(order_by)]
         offset = search_sql.decode_page_token(page_token)
         if not exp_ids:
@@ -332,7 +348,7 @@ def parse_status(status: str | int | None) -> str:
     if status is None or status == "":
         raise invalid(missing_value_message("status"))
     stored = _STATUS_BY_SPELLING.get(status)
-    if stored is None and isinstance(status, str) and status.isdigit():
+    if stored is None and isinstance(status, str) and status.isascii() and status.isdigit() and len(status) < 4:
         stored = _STATUS_BY_SPELLING.get(int(status))
     if stored is None:
         raise invalid(

@@ -36,6 +36,7 @@ from runyard.services.registry import (
     LATEST_ALIAS,
     MAX_SOURCE_LENGTH,
     canonical_stage,
+    parse_version,
     validate_model_name,
 )
 from runyard.store import logged_models as lm_store
@@ -218,8 +219,8 @@ def _resolve_registry(
     number: int | None
     if parsed.alias:
         number = reg_store.alias_version(conn, model.pk, parsed.alias)
-    elif parsed.selector.isdigit():
-        number = int(parsed.selector)
+    elif parsed.selector.isascii() and parsed.selector.isdigit():
+        number = parse_version(parsed.selector)
     elif parsed.selector.lower() == LATEST_ALIAS:
         number = reg_store.newest_version(conn, model.pk)
     else:

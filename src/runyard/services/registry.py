@@ -15,7 +15,13 @@ from typing import Final
 from sqlalchemy import Connection
 
 from runyard.domain.errors import MlflowError, invalid, not_found
-from runyard.domain.validation import invalid_value_message, missing_value_message, validate_key, validate_length
+from runyard.domain.validation import (
+    invalid_value_message,
+    missing_value_message,
+    parse_ascii_int,
+    validate_key,
+    validate_length,
+)
 from runyard.services.context import RequestContext
 from runyard.store import registry as reg_store
 from runyard.store import search as search_sql
@@ -42,7 +48,9 @@ _CANONICAL_STAGES: Final = {stage.lower(): stage for stage in ALL_STAGES}
 
 LATEST_ALIAS: Final = "latest"
 _ALIAS_RE: Final = re.compile(r"^[\w\-]*$")
-_VERSION_ALIAS_RE: Final = re.compile(r"^[vV]\d+$")
+_VERSION_ALIAS_RE: Final = re.compile(r"^[vV]\d+$")  # as the reference: any Unicode digit
+# Versions are 32-bit integers in the reference schema.
+MAX_VERSION: Final = 2**31 - 1
 
 
 # --- validation -------------------------------------------------------------------------------
@@ -70,13 +78,9 @@ def validate_model_name(name: str | None, path: str = "name") -> str:
 def parse_version(version: str | int | None) -> int:
     if version is None or version == "":
         raise invalid(missing_value_message("version"))
-    try:
-        parsed = int(version)
-    except (TypeError, ValueError):
-        raise invalid(f"Parameter 'version' must be an integer, got '{version}'.") from None
-    if not 0 <= parsed < 2**31:
-        raise invalid(f"Parameter 'version' must be an integer, got '{version}'.")
-    return parsed
+    return parse_ascii_int(
+        version, "version", MAX_VERSION, error=f"Parameter 'version' must be an integer, got '{version}'."
+    )
 
 
 def validate_tag(key: str | None, value: str | None) -> tuple[str, str]:

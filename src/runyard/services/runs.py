@@ -299,11 +299,13 @@ class RunService:
                 dataset_id = run_store.upsert_dataset(conn, row.info.experiment_id, d.dataset)
                 context = next((v for k, v in d.tags if k == DATASET_CONTEXT_TAG), None)
                 run_store.link_dataset(conn, row.pk, dataset_id, d.tags, context)
+            self._logged_models.require_ids(conn, ctx, [m.model_id for m in models])
             run_store.link_models(conn, row.pk, "input", models)
 
     def log_outputs(self, ctx: RequestContext, run_id: str, models: Sequence[ModelIO]) -> None:
         with self._db.write() as conn:
             row = self._require_active(conn, ctx, run_id)
+            self._logged_models.require_ids(conn, ctx, [m.model_id for m in models])
             run_store.link_models(conn, row.pk, "output", models)
 
 

@@ -47,18 +47,23 @@ def position_of(point: SeriesPoint) -> Position:
 
 
 def parse_position(data: Any) -> Position | None:
-    """A position as carried in a page token (a JSON list), or None if it is not one."""
+    """A position as carried in a page token (a JSON list), or None if it is not one: two int64s,
+    a number that is not NaN (metric values may be infinite) and a boolean (a forged token may
+    hold anything)."""
     if not isinstance(data, list) or len(data) != 4:
         return None
     timestamp, step, value, is_nan = data
-    if not (_is_int(timestamp) and _is_int(step) and isinstance(is_nan, bool)):
+    if not (_is_int64(timestamp) and _is_int64(step) and isinstance(is_nan, bool)):
         return None
-    if _is_int(value):
+    if _is_int64(value):
         value = float(value)
     if not isinstance(value, float) or math.isnan(value):
         return None
     return (timestamp, step, value, is_nan)
 
 
-def _is_int(x: Any) -> bool:
-    return isinstance(x, int) and not isinstance(x, bool)
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+
+
+def _is_int64(x: Any) -> bool:
+    return isinstance(x, int) and not isinstance(x, bool) and _INT64_MIN <= x <= _INT64_MAX

@@ -17,6 +17,7 @@ from sqlalchemy import ColumnElement, Select, and_, case, exists, false, literal
 
 from runyard.domain.errors import invalid
 from runyard.domain.search_filter import Comparison, OrderKey
+from runyard.domain.validation import parse_ascii_int
 from runyard.store import schema
 
 _R = schema.runs
@@ -86,21 +87,34 @@ def encode_page_token(offset: int, after: Any = None) -> str:
     return base64.b64encode(json.dumps(data).encode()).decode()
 
 
+# Offsets beyond this cannot name a row (and offset + page size stays inside int64 in SQL).
+MAX_PAGE_OFFSET = 2**62
+# Tokens this server issues are well under 1 KiB.
+_MAX_TOKEN_LENGTH = 4096
+
+
 def decode_page_token(token: str | None) -> int:
     return decode_page_token_with_position(token)[0]
 
 
 def decode_page_token_with_position(token: str | None) -> tuple[int, Any]:
-    """The token's offset and its `after` member (None when absent); offset 0 for no token."""
+    """The token's offset and its `after` member (None when absent); offset 0 for no token.
+
+    A token comes back from the client and may be forged: anything that is not a JSON object with
+    an integer `offset` in [0, MAX_PAGE_OFFSET] is refused with INVALID_PARAMETER_VALUE. `after` is
+    returned as decoded; its reader (e.g. `metric_series.parse_position`) checks it.
+    """
     if not token:
         return 0, None
+    if len(token) > _MAX_TOKEN_LENGTH:
+        raise invalid(f"Invalid page token: longer than {_MAX_TOKEN_LENGTH} characters.")
     try:
         data = json.loads(base64.b64decode(token, validate=True))
-        offset = data["offset"]
-    except Exception:
+    except (ValueError, RecursionError):  # binascii.Error, UnicodeDecodeError and JSONDecodeError are ValueErrors
         raise invalid(f"Invalid page token, could not base64-decode: '{token}'") from None
-    if not isinstance(offset, int) or isinstance(offset, bool) or offset < 0:
-        raise invalid(f"Invalid page token, offset must be a non-negative integer: '{token}'")
+    offset = data.get("offset") if isinstance(data, dict) else None
+    if not isinstance(offset, int) or isinstance(offset, bool) or not 0 <= offset <= MAX_PAGE_OFFSET:
+        raise invalid(f"Invalid page token, offset must be an integer from 0 to {MAX_PAGE_OFFSET}: '{token}'")
     return offset, data.get("after")
 
 
@@ -212,12 +226,12 @@ def experiment_filter(clauses: Sequence[Comparison]) -> list[ColumnElement[bool]
 
 
 def _int_values(value: Any) -> Any:
-    try:
-        if isinstance(value, tuple):
-            return tuple(int(v) for v in value)
-        return int(value)
-    except (TypeError, ValueError):
-        raise invalid(f"Invalid experiment_id value {value!r}: experiment ids are integers.") from None
+    def one(v: Any) -> int:
+        return parse_ascii_int(
+            v, "experiment_id", error=f"Invalid experiment_id value {value!r}: experiment ids are integers."
+        )
+
+    return tuple(one(v) for v in value) if isinstance(value, tuple) else one(value)
 
 
 def experiment_ordering(order: Sequence[OrderKey]) -> list[Any]:

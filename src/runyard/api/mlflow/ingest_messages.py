@@ -6,7 +6,8 @@ times faster than pydantic's JSON mode. The pydantic models in `messages` stay t
 whatever msgspec does not accept outright (a malformed body, a number sent as a string, an
 out-of-range integer, ...) is decoded again by pydantic, which either accepts it or raises the
 MLflow-shaped error. So this path may only accept a subset of what pydantic accepts, with the same
-meaning — the tests compare the two on generated bodies.
+meaning — the tests compare the two on generated bodies. A body holding the escape `\\u0000` (NUL,
+refused) or nested too deeply for msgspec goes to pydantic too.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Annotated, NamedTuple
 
 import msgspec
 
+from runyard.api.http import may_hold_nul
 from runyard.api.mlflow.fields import as_double
 from runyard.services.runs import MetricIn
 
@@ -64,9 +66,11 @@ _METRIC = msgspec.json.Decoder(_LogMetric)
 
 def log_batch(body: bytes) -> Batch | None:
     """The decoded request, or None if the reference decoder must judge it."""
+    if may_hold_nul(body):
+        return None
     try:
         message = _BATCH.decode(body)
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, RecursionError):
         return None
     metrics: list[MetricIn] = [
         (
@@ -90,9 +94,11 @@ def log_batch(body: bytes) -> Batch | None:
 
 def log_metric(body: bytes) -> Batch | None:
     """The decoded request (one metric), or None if the reference decoder must judge it."""
+    if may_hold_nul(body):
+        return None
     try:
         x = _METRIC.decode(body)
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, RecursionError):
         return None
     value = x.value if isinstance(x.value, float) else as_double(x.value, "value")
     point: MetricIn = (x.key, value, x.timestamp, x.step, x.model_id, x.dataset_name, x.dataset_digest)
