@@ -222,7 +222,7 @@ def mask_password(uri: str) -> str:
 
 def parse_folder_list(value: str) -> tuple[str, ...]:
     """A comma-separated list of absolute folders (blank entries ignored); ValueError if one is relative."""
-    folders = tuple(part.strip() for part in value.split(",") if part.strip())
+    folders = split_list(value)
     relative = [f for f in folders if not f.startswith("/")]
     if relative:
         raise ValueError(f"expected absolute folders, got {', '.join(relative)}")
