@@ -303,8 +303,10 @@ class Fuzzer:
             for key, value in body.items():
                 for v in value if isinstance(value, list) else [value]:
                     pairs.append((key, v if isinstance(v, str) else dump(v, rng)))
-            # httpx refuses URLs over 64 KiB; uvicorn's limit is what a real client meets first anyway.
-            query = "&".join(f"{quote(k)}={quote(v[:8000], errors='surrogatepass')}" for k, v in pairs)[:60_000]
+            # httpx refuses URLs over 64 KiB (path and query together); uvicorn's limit is what a real
+            # client meets first anyway.
+            room = 64_000 - len(url)
+            query = "&".join(f"{quote(k)}={quote(v[:8000], errors='surrogatepass')}" for k, v in pairs)[:room]
             if rng.random() < 0.05:
                 query += "&name=%FF%FE&experiment_id=%C0%AF"  # invalid UTF-8
             return method, f"{url}?{query}" if query else url, headers, None
