@@ -14,15 +14,13 @@ from runyard.api.mlflow import render
 from runyard.api.mlflow.fields import as_double
 from runyard.api.routing import Endpoint, cached_context, in_context, inline_now, services
 from runyard.domain.entities import Dataset, ModelIO
-from runyard.domain.errors import invalid
 from runyard.domain.limits import MAX_BATCH_REQUEST_BYTES
+from runyard.domain.validation import require_value
 from runyard.services.runs import DatasetInputIn, MetricIn
 
 
 def _run_id(ref: m.RunRef) -> str:
-    if not ref.target:
-        raise invalid("Missing value for required parameter 'run_id'.")
-    return ref.target
+    return require_value(ref.target, "run_id")
 
 
 async def create_run(request: Request) -> Response:
@@ -115,9 +113,7 @@ async def _log(request: Request, batch: ingest.Batch, *, single: bool = False) -
     """Metrics-only requests go through the point writer where that path applies (see
     `RunService.queue_metrics`); the rest, and any request that finds the server otherwise idle on
     SQLite (see `inline_now`), through `RunService.log_batch`."""
-    run_id = batch.run_id
-    if not run_id:
-        raise invalid("Missing value for required parameter 'run_id'.")
+    run_id = require_value(batch.run_id, "run_id")
     if (
         batch.params
         or batch.tags
