@@ -132,6 +132,27 @@ def test_another_workspaces_paths_are_refused_with_400_and_nothing_is_written(
         assert http.put(f"{ART}/{path}/dir/more.txt", content=b"more", headers=_ws(owner)).status_code == 200
 
 
+def test_a_location_both_workspaces_use_is_each_ones_own(server: ServerProcess, unique: str) -> None:
+    """Namespaces are separate: two workspaces may each place an experiment at the same location, and
+    each then reaches its own files there; a third, with no experiment there, is refused."""
+    location = f"mlflow-artifacts:/shared-{unique}"
+    with httpx.Client(base_url=server.url) as http:
+        for name in (f"left-{unique}", f"right-{unique}"):
+            assert http.post(WS, json={"name": name}).status_code == 201
+            made = http.post(
+                "/api/2.0/mlflow/experiments/create",
+                json={"name": "placed", "artifact_location": location},
+                headers=_ws(name),
+            )
+            assert made.status_code == 200, made.text
+            put = http.put(f"{ART}/shared-{unique}/f.txt", content=name.encode(), headers=_ws(name))
+            assert put.status_code == 200, put.text
+        for name in (f"left-{unique}", f"right-{unique}"):
+            assert http.get(f"{ART}/shared-{unique}/f.txt", headers=_ws(name)).content == name.encode()
+        refused = http.get(f"{ART}/shared-{unique}/f.txt")
+        assert refused.status_code == 400 and "belongs to another workspace" in refused.json()["message"]
+
+
 def test_a_path_naming_another_workspace_gets_the_reference_message(
     server: ServerProcess, foreign_run: tuple[str, str], unique: str
 ) -> None:

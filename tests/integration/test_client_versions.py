@@ -166,8 +166,10 @@ def test_mlflow_2x_client_workflow(tmp_path: Path) -> None:
     outcome = _run_workflow(CLIENT_222, tmp_path, "c222")
     # 2.x clients record each logged model in the run's `mlflow.log-model.history` tag through
     # `POST /api/2.0/mlflow/runs/log-model` (the client only warns when that fails).
-    assert outcome.misses == [], outcome.misses
     history = outcome.tags.get("mlflow.log-model.history")
-    assert history, "the run has no mlflow.log-model.history tag (POST /api/2.0/mlflow/runs/log-model)"
+    assert history, (
+        f"the run has no mlflow.log-model.history tag (POST /api/2.0/mlflow/runs/log-model): {outcome.misses}"
+    )
     entries = json.loads(history)
     assert [e["artifact_path"] for e in entries] == ["model"], entries
+    assert outcome.misses == [], outcome.misses
