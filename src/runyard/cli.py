@@ -209,7 +209,7 @@ SERVER_OPTIONS: list[Decorator] = [
         default=DEFAULT_MAX_CONNECTIONS,
         show_default=True,
         type=click.IntRange(0),
-        help="Open connections per server process; more are answered 503 and closed (0: no limit).",
+        help="Open connections per server process; more are answered 429 (Retry-After) and closed (0: no limit).",
     ),
 ]
 

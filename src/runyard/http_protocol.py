@@ -11,7 +11,9 @@ Slow clients (slowloris) cannot hold connections open: a request head must arriv
 `head_timeout`; a body may not stall for `body_timeout` nor arrive slower than `min_body_rate`
 averaged over `body_timeout` (time the server itself is not reading, e.g. while a handler has not
 yet consumed what it was sent, does not count); connections beyond `max_connections` are answered
-503 and closed. Idle keep-alive connections are closed by uvicorn (`timeout_keep_alive`).
+429 with `Retry-After` and closed (the request was not processed: 429 is what MLflow clients resend a
+write on; they do not resend one answered 503, which a server may send after committing it). Idle
+keep-alive connections are closed by uvicorn (`timeout_keep_alive`).
 
 Each connection has one timer, re-armed when it fires (at most every `step` seconds); the
 per-request cost is a clock read when a request starts and a byte counter per body chunk.
@@ -29,6 +31,7 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.server import ServerState
 
 from runyard.config import Settings
+from runyard.domain.errors import RETRY_AFTER_SECONDS, TEMPORARILY_UNAVAILABLE
 
 
 class _CoalescingTransport:
@@ -96,13 +99,14 @@ class ConnectionLimits:
         return min(candidates) if candidates else 0.0
 
 
-def _error_reply(status: bytes, error_code: str, message: str) -> bytes:
+def _error_reply(status: bytes, error_code: str, message: str, retry_after: int | None = None) -> bytes:
     body = orjson.dumps({"error_code": error_code, "message": message})
     return b"".join(
         [
             b"HTTP/1.1 " + status + b"\r\n",
             b"content-type: application/json\r\n",
             b"content-length: " + str(len(body)).encode() + b"\r\n",
+            b"" if retry_after is None else b"retry-after: " + str(retry_after).encode() + b"\r\n",
             b"connection: close\r\n\r\n",
             body,
         ]
@@ -150,9 +154,10 @@ class HttpProtocol(HttpToolsProtocol):
             self.logger.warning("Refused a connection: %d connections open (--max-connections).", cap)
             self.transport.write(
                 _error_reply(
-                    b"503 Service Unavailable",
-                    "TEMPORARILY_UNAVAILABLE",
+                    b"429 Too Many Requests",
+                    TEMPORARILY_UNAVAILABLE,
                     f"The server has {cap} connections open, its limit; try again later.",
+                    retry_after=RETRY_AFTER_SECONDS,
                 )
             )
             self.transport.close()

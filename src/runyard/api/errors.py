@@ -1,16 +1,26 @@
-"""Every failure leaves as `{"error_code", "message"}` with MLflow's status; nothing leaks as a bare 500."""
+"""Every failure leaves as `{"error_code", "message"}` with MLflow's status; nothing leaks as a bare 500.
+
+A database failure that means "not processed, try again" (`store.transient`) answers 429 with
+`Retry-After` (`TryAgain`): the one place such conditions are mapped, whichever store call met them.
+"""
 
 from __future__ import annotations
 
 import errno
 import logging
+import sqlite3
 
+import psycopg
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
 from runyard.api.http import JSONResponse, error_response
-from runyard.domain.errors import ENDPOINT_NOT_FOUND, INTERNAL_ERROR, MlflowError
+from runyard.domain.errors import ENDPOINT_NOT_FOUND, INTERNAL_ERROR, MlflowError, TryAgain
+from runyard.store.group_commit import GroupCommitFailed
+from runyard.store.transient import transient_reason
 
 log = logging.getLogger("runyard.api")
 
@@ -47,7 +57,27 @@ async def client_gone(request: Request, _exc: Exception) -> Response:
     return Response(status_code=400)
 
 
+def try_again(exc: BaseException) -> TryAgain | None:
+    """The 429 answer for a failure that left nothing done and may be retried as it is, else None."""
+    reason = transient_reason(exc)
+    if reason is None:
+        return None
+    return TryAgain(f"The server could not process the request now ({reason}); nothing was written: try again.")
+
+
+async def database_error(request: Request, exc: Exception) -> Response:
+    """A failure of the store: 429 if it is transient (see `try_again`), else an internal error."""
+    retry = try_again(exc)
+    if retry is not None:
+        log.warning("%s %s: %s", request.method, request.url.path, retry.message)
+        return error_response(retry)
+    return await unexpected_error(request, exc)
+
+
 async def unexpected_error(request: Request, exc: Exception) -> Response:
+    retry = try_again(exc)
+    if retry is not None:
+        return error_response(retry)
     if isinstance(exc, OSError) and exc.errno == errno.ENAMETOOLONG:
         # A backstop: the artifact backends refuse such paths up front (see `LocalArtifactBackend`).
         return error_response(MlflowError("The path is longer than the file system allows (ENAMETOOLONG)"))
@@ -59,6 +89,11 @@ async def unexpected_error(request: Request, exc: Exception) -> Response:
 
 HANDLERS = {
     MlflowError: mlflow_error,
+    DBAPIError: database_error,
+    SQLAlchemyTimeoutError: database_error,
+    sqlite3.Error: database_error,
+    psycopg.Error: database_error,
+    GroupCommitFailed: database_error,
     HTTPException: http_error,
     ClientDisconnect: client_gone,
     Exception: unexpected_error,

@@ -15,6 +15,7 @@ from runyard.api.routing import WORKSPACE_HEADER, WORKSPACE_SCOPE_KEY
 from runyard.domain.errors import invalid
 
 PREFIX = "/w/"
+SERVER_INFO_SUFFIX = "/mlflow/server-info"
 
 
 class WorkspaceUrlMiddleware:
@@ -31,7 +32,9 @@ class WorkspaceUrlMiddleware:
         if local.startswith(PREFIX):
             name, _, _rest = local[len(PREFIX) :].partition("/")
             header = _header(scope, WORKSPACE_HEADER.encode())
-            if header and header.strip() and header.strip() != name:
+            # server-info answers whatever the workspace (as in `mlflow server`): a client that gets
+            # anything but 200 there takes every capability to be off for the rest of its life.
+            if header and header.strip() and header.strip() != name and not _is_server_info(_rest):
                 message = (
                     f"The workspace in the URL ('{name}') and in the X-MLFLOW-WORKSPACE header "
                     f"('{header.strip()}') differ: name one workspace."
@@ -42,6 +45,10 @@ class WorkspaceUrlMiddleware:
             scope["root_path"] = f"{root}{PREFIX}{name}"
             scope[WORKSPACE_SCOPE_KEY] = name
         await self.app(scope, receive, send)
+
+
+def _is_server_info(rest: str) -> bool:
+    return rest.rstrip("/").endswith(SERVER_INFO_SUFFIX)
 
 
 def _header(scope: Scope, name: bytes) -> str | None:

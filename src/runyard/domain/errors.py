@@ -54,6 +54,26 @@ class MlflowError(Exception):
         return {"error_code": self.error_code, "message": self.message}
 
 
+# How long a client is asked to wait before sending a request the server did not process again.
+RETRY_AFTER_SECONDS: Final = 1
+
+
+class TryAgain(MlflowError):
+    """The request was not processed (nothing of it was written) and may be sent again as it is: the
+    database was locked or busy, a lock or statement timed out, the server is at its connection or
+    pool limit. Answered 429 with `Retry-After`, the one status (with 408) on which MLflow clients
+    (3.18) resend writes that are not idempotent; 5xx answers are not resent, since a server may
+    answer them after it committed."""
+
+    def __init__(self, message: str, retry_after: int = RETRY_AFTER_SECONDS) -> None:
+        super().__init__(message, TEMPORARILY_UNAVAILABLE)
+        self.retry_after = retry_after
+
+    @property
+    def http_status(self) -> int:
+        return 429
+
+
 def invalid(message: str) -> MlflowError:
     return MlflowError(message, INVALID_PARAMETER_VALUE)
 

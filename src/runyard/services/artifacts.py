@@ -27,6 +27,8 @@ log = logging.getLogger(__name__)
 
 # The prefix the client must see in an error to fall back from multipart to a plain PUT.
 MULTIPART_UNSUPPORTED = "Multipart upload is not supported for the current artifact repository"
+# What `mlflow server` answers (501) for a presigned download from a destination that has none.
+PRESIGNED_DOWNLOAD_UNSUPPORTED = "Multipart download is not supported for the current artifact repository"
 
 # Upload temp files and multipart uploads untouched this long are left-overs (a crash, a client that
 # never completed nor aborted): a live upload touches its file with every chunk or part.

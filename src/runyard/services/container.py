@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from runyard.config import Settings
+from runyard.services.artifact_owners import ArtifactOwners
 from runyard.services.artifacts import ArtifactService, prepare_layout
+from runyard.services.capabilities import Capabilities
 from runyard.services.experiments import ExperimentService
 from runyard.services.logged_models import LoggedModelService
 from runyard.services.metric_history import MetricHistoryService
@@ -29,6 +31,8 @@ class Services:
     run_search: RunSearchService
     metric_history: MetricHistoryService
     artifacts: ArtifactService
+    artifact_owners: ArtifactOwners
+    capabilities: Capabilities
     logged_models: LoggedModelService
     registered_models: RegisteredModelService
     model_versions: ModelVersionService
@@ -61,6 +65,8 @@ class Services:
             run_search=RunSearchService(db, keys),
             metric_history=MetricHistoryService(db, keys, runs),
             artifacts=artifacts,
+            artifact_owners=ArtifactOwners(db),
+            capabilities=Capabilities.of(artifacts),
             logged_models=logged_models,
             registered_models=RegisteredModelService(db),
             model_versions=ModelVersionService(db, keys),

@@ -106,6 +106,15 @@ def insert_experiment(conn: Connection, workspace_id: int, name: str, artifact_l
     return experiment_id
 
 
+def workspaces_with_location(conn: Connection, locations: Sequence[str]) -> set[int]:
+    """The workspaces having an experiment (in any lifecycle stage) whose `artifact_location` is one of
+    `locations`."""
+    if not locations:
+        return set()
+    stmt = select(_E.c.workspace_id).where(_E.c.artifact_location.in_(list(locations))).distinct()
+    return {row[0] for row in conn.execute(stmt)}
+
+
 def set_tags(conn: Connection, experiment_id: int, tags: Sequence[tuple[str, str]]) -> None:
     if not tags:
         return

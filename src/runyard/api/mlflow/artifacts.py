@@ -1,5 +1,8 @@
 """The proxied artifact API (`/api/2.0/mlflow-artifacts/...`): streamed upload, download, list, delete,
-and multipart uploads whose parts are PUT back to this server."""
+multipart uploads whose parts are PUT back to this server, and the presigned-download probe (501).
+
+Every request naming a path is refused (400) if the path belongs to another workspace
+(`services.artifact_owners`), before anything is read or written."""
 
 from __future__ import annotations
 
@@ -12,12 +15,14 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
 from runyard.api.http import call, ok, parse_json_body
+from runyard.api.mlflow import render
 from runyard.api.mlflow.fields import Int64
 from runyard.api.mlflow.messages import Message
 from runyard.api.routing import Endpoint, resolve_context, services
 from runyard.artifacts.base import ArtifactBackend
 from runyard.artifacts.paths import clean_relative_path
-from runyard.domain.errors import invalid
+from runyard.domain.errors import NOT_IMPLEMENTED, MlflowError, invalid
+from runyard.services.artifacts import PRESIGNED_DOWNLOAD_UNSUPPORTED
 
 # Served as text so a stored page or script can never run in the server's origin.
 _ACTIVE_CONTENT = {
@@ -31,11 +36,18 @@ _ACTIVE_CONTENT = {
 }
 
 
-async def _backend(request: Request) -> ArtifactBackend:
-    # Read afresh: no artifact request may reach the folder of a workspace deleted by another process.
-    ctx = await call(resolve_context, request, fresh=True)
-    backend: ArtifactBackend = services(request).artifacts.backend(ctx)
-    return backend
+async def _backend(request: Request, path: str | None = None) -> ArtifactBackend:
+    """The request's workspace's backend, once `path` (if given) is known not to be another workspace's."""
+
+    def resolve() -> ArtifactBackend:
+        # Read afresh: no artifact request may reach the folder of a workspace deleted by another process.
+        ctx = resolve_context(request, fresh=True)
+        if path:
+            services(request).artifact_owners.check(ctx, path)
+        backend: ArtifactBackend = services(request).artifacts.backend(ctx)
+        return backend
+
+    return await call(resolve)
 
 
 def _path_param(request: Request) -> str:
@@ -43,14 +55,15 @@ def _path_param(request: Request) -> str:
 
 
 async def upload(request: Request) -> Response:
-    backend = await _backend(request)
-    await backend.write(_path_param(request), request.stream())
+    path = _path_param(request)
+    backend = await _backend(request, path)
+    await backend.write(path, request.stream())
     return ok()
 
 
 async def download(request: Request) -> Response:
-    backend = await _backend(request)
     path = _path_param(request)
+    backend = await _backend(request, path)
     reader = await backend.read(path)
     content_type = reader.content_type
     if content_type in _ACTIVE_CONTENT:
@@ -67,23 +80,18 @@ async def download(request: Request) -> Response:
 
 
 async def list_artifacts(request: Request) -> Response:
-    backend = await _backend(request)
     path = request.query_params.get("path", "")
+    backend = await _backend(request, path)
     files = await call(backend.list, path)
     if not files:
         return ok()
-    out = []
-    for f in files:
-        entry: dict[str, object] = {"path": f.path, "is_dir": f.is_dir}
-        if f.file_size is not None:
-            entry["file_size"] = f.file_size
-        out.append(entry)
-    return ok({"files": out})
+    return ok({"files": [render.file_info(f) for f in files]})
 
 
 async def delete(request: Request) -> Response:
-    backend = await _backend(request)
-    await call(backend.delete, _path_param(request))
+    path = _path_param(request)
+    backend = await _backend(request, path)
+    await call(backend.delete, path)
     return ok()
 
 
@@ -123,8 +131,8 @@ def _target(request: Request, local_path: str) -> str:
 
 async def create_multipart(request: Request) -> Response:
     body = await parse_json_body(request, CreateMultipart)
-    backend = await _backend(request)
     target = _target(request, body.path)
+    backend = await _backend(request, target)
     upload_id = await call(backend.create_multipart, target, body.num_parts)
     base = str(request.base_url).rstrip("/")
     credentials = [
@@ -148,17 +156,26 @@ async def upload_part(request: Request) -> Response:
 
 async def complete_multipart(request: Request) -> Response:
     body = await parse_json_body(request, CompleteMultipart)
-    backend = await _backend(request)
     target = _target(request, body.path)
+    backend = await _backend(request, target)
     await backend.complete_multipart(body.upload_id, target, [(p.part_number, p.etag) for p in body.parts])
     return ok()
 
 
 async def abort_multipart(request: Request) -> Response:
     body = await parse_json_body(request, AbortMultipart)
-    backend = await _backend(request)
+    backend = await _backend(request, _path_param(request))
     await call(backend.abort_multipart, body.upload_id)
     return ok()
+
+
+async def presigned_download(request: Request) -> Response:
+    """`GET /presigned/<path>`: a URL to fetch the file from storage directly. A local folder has none,
+    so, after the same path and workspace checks as a download, 501 (as `mlflow server` answers for a
+    local destination): the client then downloads through `/artifacts/<path>`."""
+    path = _path_param(request)
+    await _backend(request, path)
+    raise MlflowError(PRESIGNED_DOWNLOAD_UNSUPPORTED, NOT_IMPLEMENTED)
 
 
 ENDPOINTS = [
@@ -166,6 +183,7 @@ ENDPOINTS = [
     Endpoint("GET", "/artifacts/{artifact_path:path}", download, "artifact:read"),
     Endpoint("DELETE", "/artifacts/{artifact_path:path}", delete, "artifact:write"),
     Endpoint("GET", "/artifacts", list_artifacts, "artifact:read"),
+    Endpoint("GET", "/presigned/{artifact_path:path}", presigned_download, "artifact:read"),
     Endpoint("POST", "/mpu/create/{artifact_path:path}", create_multipart, "artifact:write"),
     Endpoint("POST", "/mpu/create", create_multipart, "artifact:write"),
     Endpoint("POST", "/mpu/complete/{artifact_path:path}", complete_multipart, "artifact:write"),

@@ -210,14 +210,7 @@ async def list_logged_model_artifacts(request: Request) -> Response:
     backend = services(request).artifacts.backend(ctx)
     files = await call(backend.list, posixpath.join(root, directory) if directory else root)
     if files:
-        out["files"] = [
-            {
-                "path": posixpath.join(directory, f.path) if directory else f.path,
-                "is_dir": f.is_dir,
-                **({"file_size": f.file_size} if f.file_size is not None else {}),
-            }
-            for f in files
-        ]
+        out["files"] = [render.file_info(f, posixpath.join(directory, f.path) if directory else None) for f in files]
     return ok(out)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from runyard.artifacts.base import FileInfo
 from runyard.domain.entities import Experiment, Metric, Run, RunInfo, SeriesPoint
 
 
@@ -19,6 +20,16 @@ def number(value: float) -> float | str:
     if math.isnan(value):
         return "NaN"
     return "Infinity" if value > 0 else "-Infinity"
+
+
+def file_info(f: FileInfo, path: str | None = None) -> dict[str, Any]:
+    """One artifact listing entry: `path` (default: the entry's own), `is_dir`, and `file_size` for
+    non-empty files only: as in `mlflow server`'s listings, directories carry none, and neither does
+    an empty file (MLflow's `FileInfo.to_proto` leaves a size of 0 unset)."""
+    out: dict[str, Any] = {"path": f.path if path is None else path, "is_dir": f.is_dir}
+    if not f.is_dir and f.file_size:
+        out["file_size"] = f.file_size
+    return out
 
 
 def experiment(e: Experiment) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from starlette.routing import Route
 from runyard import MLFLOW_COMPAT_VERSION
 from runyard.api.http import ok
 from runyard.api.routing import Endpoint
+from runyard.services.capabilities import Capabilities
 
 
 async def health(_request: Request) -> Response:
@@ -20,16 +21,24 @@ async def version(_request: Request) -> Response:
 
 
 async def server_info(request: Request) -> Response:
+    """Always 200 (whatever workspace the request names): a 3.18 client takes any other answer to
+    mean every capability is off. The keys are those `mlflow server` 3.18 sends, but for the ones
+    about features Runyard does not have (skills' size limits)."""
+    caps: Capabilities = request.app.state.services.capabilities
     return ok(
         {
             "store_type": "SqlStore",
             "workspaces_enabled": True,
             "trace_archival_enabled": False,
-            "multipart_uploads_enabled": request.app.state.services.artifacts.multipart_enabled,
-            "multipart_downloads_enabled": False,
-            "presigned_upload_run_id_supported": False,
-            "presigned_upload_model_id_supported": False,
-            "features_enabled": {},
+            "multipart_uploads_enabled": caps.multipart_uploads,
+            "multipart_downloads_enabled": caps.multipart_downloads,
+            "artifact_serving_enabled": caps.artifact_serving,
+            "presigned_upload_run_id_supported": caps.presigned_upload_run_id,
+            "presigned_upload_model_id_supported": caps.presigned_upload_model_id,
+            "model_artifact_presigned_downloads_supported": caps.presigned_model_downloads,
+            "features_enabled": {"gateway": False, "scheduled_issue_detection": False},
+            "tracking_auth": caps.tracking_auth,
+            "artifacts_presigned_only": caps.artifacts_presigned_only,
         }
     )
 
