@@ -2,8 +2,9 @@
 `tests/client_workflow.py` (public mlflow API only) run by the 3.18.0 client and by a 2.x client,
 each in a virtual environment of its own, against a live server started here with `--access-log`.
 
-The pinned 3.17.2 client is the rest of the suite. Environments are cached in `.venv-clients/<version>`
-(ignored by git), built once:
+The pinned 3.17.2 client is the rest of the suite. Environments are cached per version outside the
+checkout (`$RUNYARD_CLIENT_ENVS`, default `~/.cache/runyard/client-envs/<version>`), so clean clones
+on one machine (CI) build them once:
 
 * 3.18.0: the `mlflow` 3.18.0 wheel installed with `--no-deps` over the running interpreter's
   packages (3.17.2's dependencies), which the environment sees through a `.pth` line
@@ -37,7 +38,7 @@ INSTALL_TIMEOUT = 1800
 pytestmark = [pytest.mark.clients, pytest.mark.timeout(INSTALL_TIMEOUT + 900)]
 
 ROOT = Path(__file__).resolve().parents[2]
-CACHE = ROOT / ".venv-clients"
+CACHE = Path(os.environ.get("RUNYARD_CLIENT_ENVS") or Path.home() / ".cache" / "runyard" / "client-envs")
 WORKFLOW = ROOT / "tests" / "client_workflow.py"
 
 
@@ -65,7 +66,7 @@ class ClientEnv:
         marker = self.folder / ".runyard-client-env"
         if marker.is_file() and marker.read_text() == self.spec and self.python.exists():
             return self.python
-        CACHE.mkdir(exist_ok=True)
+        CACHE.mkdir(parents=True, exist_ok=True)
         # Built where it will live (a venv's scripts name their own path); a failed build is removed.
         shutil.rmtree(self.folder, ignore_errors=True)
         started = time.monotonic()
