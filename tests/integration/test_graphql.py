@@ -757,3 +757,25 @@ def test_content_type_method_size_and_path(http: httpx.Client) -> None:
     resp = http.post("/ajax-api/graphql", json={"query": "{ __typename }"})
     assert resp.status_code == 404
     assert answer(post(http, "{ __typename }")) == {"data": {"__typename": "Query"}, "errors": None}
+
+
+def test_each_searched_run_gets_its_own_model_versions(
+    http: httpx.Client, tracking: ServerProcess, unique: str
+) -> None:
+    """The versions of a page's runs are read together; each run still gets exactly its own."""
+    client = MlflowClient()
+    experiment_id = client.create_experiment(f"gql-versions-{unique}")
+    runs = [client.create_run(experiment_id).info.run_id for _ in range(3)]
+    name = f"rm-many-{unique}"
+    client.create_registered_model(name)
+    for run_id in (runs[0], runs[1], runs[0]):
+        client.create_model_version(name, f"runs:/{run_id}/model", run_id=run_id)
+    query = """query Q($d: MlflowSearchRunsInput!) { mlflowSearchRuns(input: $d) {
+      runs { info { runUuid } modelVersions { version runId } } } }"""
+    got = answer(post(http, query, {"d": {"experimentIds": [experiment_id]}}))
+    assert got["errors"] is None
+    versions = {
+        r["info"]["runUuid"]: sorted(v["version"] for v in r["modelVersions"])
+        for r in got["data"]["mlflowSearchRuns"]["runs"]
+    }
+    assert versions == {runs[0]: ["1", "3"], runs[1]: ["2"], runs[2]: []}
