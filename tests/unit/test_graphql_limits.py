@@ -3,9 +3,14 @@ root-field and alias limits, counted with fragments expanded, and Runyard's size
 
 from __future__ import annotations
 
-from graphql import parse
+import asyncio
 
-from runyard.api.graphql import limits
+import httpx
+import pytest
+from graphql import parse
+from starlette.applications import Starlette
+
+from runyard.api.graphql import endpoint, limits
 from runyard.api.graphql.endpoint import parse_request, run
 
 
@@ -69,3 +74,30 @@ def test_a_document_over_a_cap_is_refused_before_it_is_validated() -> None:
     assert run(None, None, request) == {"data": None, "errors": ["Query exceeds maximum depth of 10"]}  # type: ignore[arg-type]
     request = parse_request(b'{"query": "{ nope }"}')
     assert run(None, None, request) == {"data": None, "errors": ["Cannot query field 'nope' on type 'Query'."]}  # type: ignore[arg-type]
+
+
+def test_at_most_max_concurrent_requests_execute_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Requests past `MAX_CONCURRENT` wait (on the event loop, without a thread) for a turn."""
+    running = 0
+    peak = 0
+
+    async def fake_in_context(_request: object, _fn: object, *_args: object) -> dict[str, object]:
+        nonlocal running, peak
+        running += 1
+        peak = max(peak, running)
+        await asyncio.sleep(0.02)
+        running -= 1
+        return {"data": None, "errors": None}
+
+    monkeypatch.setattr(endpoint, "in_context", fake_in_context)
+    app = Starlette(routes=endpoint.ROUTES)
+    app.state.services = None
+
+    async def main() -> list[int]:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            sent = [client.post("/graphql", json={"query": "{ __typename }"}) for _ in range(8)]
+            return [r.status_code for r in await asyncio.gather(*sent)]
+
+    assert asyncio.run(main()) == [200] * 8
+    assert peak == endpoint.MAX_CONCURRENT

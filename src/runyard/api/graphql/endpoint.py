@@ -6,13 +6,18 @@ reference writes each error as its bare message. A body that is not one GraphQL 
 a JSON array (a batch: refused, see CVE-2025-0453), no `query` string — is a 400 with an MLflow error.
 
 Parsing, the caps, validation and execution run on the service thread pool, inside the request's
-context (`in_context`), so a large document does not hold up the event loop.
+context (`in_context`), so a large document does not hold up the event loop. At most
+`MAX_CONCURRENT` requests per process run at once (the others wait their turn without a thread): a
+document at the caps costs up to about a second of validation, as in the reference, and many of
+them at once must not take every thread of the pool.
 """
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import logging
+import weakref
 from typing import Any
 
 import orjson
@@ -37,7 +42,20 @@ log = logging.getLogger("runyard.api.graphql")
 # variables. Larger bodies are refused before they are read.
 MAX_BODY_BYTES = 1024 * 1024
 
+MAX_CONCURRENT = 2
+
 Answer = dict[str, Any]
+
+# One semaphore per event loop (a process has one; tests may run several).
+_SLOTS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = weakref.WeakKeyDictionary()
+
+
+def _slots() -> asyncio.Semaphore:
+    loop = asyncio.get_running_loop()
+    slots = _SLOTS.get(loop)
+    if slots is None:
+        slots = _SLOTS[loop] = asyncio.Semaphore(MAX_CONCURRENT)
+    return slots
 
 
 class GraphQLRequest:
@@ -135,7 +153,8 @@ def _answer(result: ExecutionResult) -> Answer:
 async def graphql(request: Request) -> Response:
     body = await read_body(request, MAX_BODY_BYTES)
     parsed = parse_request(body)
-    answer = await in_context(request, run, services(request), parsed)
+    async with _slots():
+        answer = await in_context(request, run, services(request), parsed)
     return ok(answer)
 
 
