@@ -15,6 +15,7 @@ from starlette.middleware import Middleware
 from starlette.routing import BaseRoute
 
 from runyard.api.errors import HANDLERS
+from runyard.api.graphql import endpoint as graphql
 from runyard.api.mlflow import (
     artifacts,
     experiments,
@@ -23,6 +24,7 @@ from runyard.api.mlflow import (
     registry,
     runs,
     server_info,
+    ui_support,
     workspaces,
 )
 from runyard.api.routing import StaticFirstRouter, mount
@@ -48,6 +50,9 @@ def routes() -> list[BaseRoute]:
         ),
         *mount([*server_info.ENDPOINTS, *workspaces.ENDPOINTS]),
         *mount(artifacts.ENDPOINTS, service="mlflow-artifacts"),
+        *graphql.ROUTES,
+        # Only where the reference serves them: the web UI's `ajax-api` prefix.
+        *mount([*ui_support.ASSISTANT_ENDPOINTS, *ui_support.GATEWAY_ENDPOINTS], prefixes=("ajax-api",)),
     ]
 
 
