@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from runyard.config import Settings
+from runyard.services.artifact_access import ArtifactAccessService
 from runyard.services.artifacts import ArtifactService, prepare_layout
 from runyard.services.experiments import ExperimentService
 from runyard.services.logged_models import LoggedModelService
@@ -32,6 +33,7 @@ class Services:
     logged_models: LoggedModelService
     registered_models: RegisteredModelService
     model_versions: ModelVersionService
+    artifact_access: ArtifactAccessService
     point_writer: PointWriter
 
     @property
@@ -52,6 +54,7 @@ class Services:
         # writer, and on PostgreSQL, where each transaction's commit waits for a WAL flush.
         point_writer = PointWriter(db)
         runs = RunService(db, keys, experiments, logged_models, point_writer)
+        model_versions = ModelVersionService(db, keys)
         return cls(
             settings=settings,
             db=db,
@@ -63,7 +66,8 @@ class Services:
             artifacts=artifacts,
             logged_models=logged_models,
             registered_models=RegisteredModelService(db),
-            model_versions=ModelVersionService(db, keys),
+            model_versions=model_versions,
+            artifact_access=ArtifactAccessService(artifacts, runs, logged_models, model_versions),
             point_writer=point_writer,
         )
 
