@@ -37,7 +37,7 @@ def history_entry(model_json: str, now: datetime | None = None) -> dict[str, Any
     if not isinstance(flavors, dict):
         raise invalid(f"Model json field 'flavors' must be a JSON object, got {json.dumps(flavors)[:200]}.")
     created = model["utc_time_created"]
-    if isinstance(created, (dict, list)):
+    if created and isinstance(created, (dict, list)):
         raise invalid("Model json field 'utc_time_created' must be a string.")
     entry: dict[str, Any] = {}
     if model["run_id"] is not None:
