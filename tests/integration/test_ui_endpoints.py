@@ -137,6 +137,7 @@ def logged(server: ServerProcess, tmp_path_factory: pytest.TempPathFactory) -> I
             for step in range(3):
                 mlflow.log_metric("loss", 10.0 + step, step=step, timestamp=2000 + step)
             mlflow.log_input(train, context="training")
+            mlflow.log_input(evaluation)  # no context
         exp2 = mlflow.set_experiment(f"ui-{suffix}-2")
         with mlflow.start_run():
             mlflow.log_input(train, context="other")
@@ -484,6 +485,7 @@ def test_search_datasets(logged: Logged) -> None:
     url = f"{AJAX}/experiments/search-datasets"
     train_digest, eval_digest = _digests(logged)
     first = [
+        {"experiment_id": logged.exp_id, "name": "eval-ds", "digest": eval_digest},  # an input without context
         {"experiment_id": logged.exp_id, "name": "eval-ds", "digest": eval_digest, "context": "eval"},
         {"experiment_id": logged.exp_id, "name": "train-ds", "digest": train_digest, "context": "training"},
     ]

@@ -83,7 +83,7 @@ class ArtifactAccessService:
         return await root.backend.read(root.locate(clean_relative_path(path)))
 
     @staticmethod
-    def list(root: ArtifactRoot, path: str | None) -> list[FileInfo]:
+    def list_dir(root: ArtifactRoot, path: str | None) -> list[FileInfo]:
         """The entries of directory `path` below `root`, each `path` relative to the root (the
         reference's `files[]`); a file or a missing directory lists as nothing."""
         directory = clean_relative_path(path or "")

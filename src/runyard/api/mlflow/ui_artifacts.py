@@ -59,7 +59,7 @@ def _files(files: list[FileInfo]) -> list[dict[str, Any]]:
 async def listing(root: ArtifactRoot, path: str | None) -> Response:
     """`{"root_uri": ..., "files": [...]}` of directory `path` below `root` (files omitted when empty)."""
     out: dict[str, Any] = {"root_uri": root.uri}
-    files = await call(ArtifactAccessService.list, root, path)
+    files = await call(ArtifactAccessService.list_dir, root, path)
     if files:
         out["files"] = _files(files)
     return ok(out)
