@@ -51,7 +51,7 @@ def test_duplicate_name_is_refused(tracking: object, unique: str) -> None:
     other = client.create_experiment(f"dup2-{unique}")
     with pytest.raises(MlflowException) as err:
         client.rename_experiment(other, f"dup-{unique}")
-    assert err.value.error_code == "RESOURCE_ALREADY_EXISTS"
+    assert err.value.error_code == "BAD_REQUEST"  # as mlflow server 3.17.2 answers a rename (issue 11)
 
 
 def test_delete_and_restore_cascade_to_runs(tracking: object, unique: str) -> None:

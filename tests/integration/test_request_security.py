@@ -129,7 +129,9 @@ def test_json_with_charset_and_an_empty_bodyless_post_reach_the_handler(http: ht
     # No body and no Content-Type: the message is empty, so the handler names the missing field.
     empty = http.post(f"{API}/experiments/create")
     assert empty.status_code == 400
-    assert empty.json()["message"] == "Missing value for required parameter 'name'."
+    assert empty.json()["message"] == (
+        "Missing value for required parameter 'name'. See the API docs for more information about request parameters."
+    )
 
 
 def test_artifact_bytes_take_any_content_type(http: httpx.Client) -> None:

@@ -123,3 +123,26 @@ def test_fast_path_leaves_lenient_forms_to_the_reference() -> None:
         _reference_log_batch(b'{"run_id": "r", "metrics": [{"key": "m", "value": 1, "timestamp": "5"}]}').metrics[0][2]
         == 5
     )
+
+
+def test_fast_path_leaves_non_utf8_to_the_reference() -> None:
+    # msgspec checks the strings it decodes, not those of fields it skips: such a body must reach
+    # the reference decoder, which refuses it (issue 11).
+    batch = b'{"run_id": "r", "comment": "\xff", "metrics": []}'
+    metric = b'{"run_id": "r", "comment": "\xff", "key": "k", "value": 1, "timestamp": 1}'
+    assert ingest.log_batch(batch) is None and ingest.log_metric(metric) is None
+    for decode, body in ((_reference_log_batch, batch), (_reference_log_metric, metric)):
+        outcome = _outcome(decode, body)
+        assert outcome[:2] == ("error", "INVALID_PARAMETER_VALUE")
+        assert outcome[2].startswith("Malformed JSON in request body")
+    # Valid UTF-8 beyond ASCII stays on the fast path.
+    assert ingest.log_batch('{"run_id": "r", "comment": "é", "metrics": []}'.encode()) is not None
+
+
+def test_null_fields_read_as_absent_on_both_paths() -> None:
+    # proto-JSON (the reference): a null optional field takes its default, a null required one is missing.
+    body = b'{"run_id": "r", "key": "k", "value": 1, "timestamp": 1, "step": null}'
+    assert ingest.log_metric(body) is None
+    assert _reference_log_metric(body) == ingest.Batch("r", [("k", 1.0, 1, 0, None, None, None)], [], [])
+    outcome = _outcome(_reference_log_metric, b'{"run_id": "r", "key": null, "value": 1, "timestamp": 1}')
+    assert outcome[2].startswith("Missing value for required parameter 'key'.")

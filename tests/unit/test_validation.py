@@ -15,6 +15,7 @@ from runyard.api.http import validate
 from runyard.api.mlflow.fields import Double, Int64, as_double
 from runyard.domain.errors import MlflowError
 from runyard.domain.validation import (
+    check_max_results,
     parse_experiment_id,
     truncate,
     validate_batch_sizes,
@@ -80,15 +81,47 @@ def test_truncate() -> None:
     assert truncate("abcdef", 3) == "abc"
 
 
-@pytest.mark.parametrize("raw", ["0", "12", 7])
+@pytest.mark.parametrize("raw", ["0", "12", 7, "-1", "-9223372036854775808"])
 def test_experiment_ids(raw: str | int) -> None:
+    # A negative id is well-formed: it names no experiment (the reference answers 404 for "-1").
     assert parse_experiment_id(raw) == int(raw)
 
 
-@pytest.mark.parametrize("raw", ["abc", "-1", "1.5", "", "99999999999999999999"])
+@pytest.mark.parametrize("raw", ["abc", "1.5", " 1", "0x1", "99999999999999999999", "-9223372036854775809"])
 def test_bad_experiment_ids(raw: str) -> None:
-    with pytest.raises(MlflowError):
+    with pytest.raises(MlflowError) as info:
         parse_experiment_id(raw)
+    assert info.value.message == f"Invalid experiment ID '{raw}'. Experiment ID must be a valid integer."
+
+
+def test_empty_experiment_id_is_missing() -> None:
+    with pytest.raises(MlflowError) as info:
+        parse_experiment_id("")
+    assert info.value.message == (
+        "Missing value for required parameter 'experiment_id'. "
+        "See the API docs for more information about request parameters."
+    )
+
+
+def test_empty_key_is_missing_like_the_reference() -> None:
+    with pytest.raises(MlflowError) as info:
+        validate_key("", "metrics[0].key")
+    assert info.value.message.startswith("Missing value for required parameter 'metrics[0].key'. See the API docs")
+
+
+@pytest.mark.parametrize(
+    ("limit", "message"),
+    [
+        (0, "Invalid value 0 for parameter 'max_results' supplied. It must be a positive integer"),
+        (-1, "Invalid value -1 for parameter 'max_results' supplied. It must be a positive integer"),
+        (50001, "Invalid value 50001 for parameter 'max_results' supplied. It must be at most 50000"),
+    ],
+)
+def test_max_results_messages(limit: int, message: str) -> None:
+    with pytest.raises(MlflowError) as info:
+        check_max_results(limit, 50000)
+    assert info.value.message == message
+    assert check_max_results(50000, 50000) == 50000
 
 
 class _Point(BaseModel):

@@ -173,6 +173,8 @@ class Grammar:
     attributes: tuple[Attribute, ...]
     entities: Mapping[EntityType, EntitySpec]
     unique_order_keys: bool = True
+    # The reference's answer to a filter of whitespace only (it refuses one; "" is no filter).
+    blank_filter_message: str = "Invalid filter '{text}'. Could not be parsed."
     _filter_attrs: Mapping[str, Attribute] = field(init=False, repr=False)
     _order_attrs: Mapping[str, Attribute] = field(init=False, repr=False)
 
@@ -628,7 +630,8 @@ class _Parser:
 def parse_filter(text: str | None, grammar: Grammar) -> tuple[Comparison, ...]:
     """Parse a search filter into the comparisons it ANDs together.
 
-    ``None``, ``""`` and whitespace-only text mean "no filter" and give ``()``.
+    ``None`` and ``""`` mean "no filter" and give ``()``; whitespace-only text is refused, as the
+    reference refuses it (with ``grammar.blank_filter_message``).
     Raises :class:`MlflowError` (``INVALID_PARAMETER_VALUE``) for anything else that
     is not a valid filter under ``grammar``.
     """
@@ -636,8 +639,10 @@ def parse_filter(text: str | None, grammar: Grammar) -> tuple[Comparison, ...]:
         return ()
     if not isinstance(text, str):
         raise invalid(f"Invalid filter: expected a string, got {type(text).__name__}")
-    if not text.strip():
+    if not text:
         return ()
+    if not text.strip():
+        raise invalid(grammar.blank_filter_message.format(text=text))
     return _Parser(_Source(text, "filter"), grammar).parse_filter()
 
 
@@ -689,6 +694,7 @@ _LOGGED_MODEL_TIME_RULE: Final = KeyRule("float", _ORDERING_OPS)
 
 LOGGED_MODEL_GRAMMAR: Final = Grammar(
     name="logged models",
+    blank_filter_message="Invalid filter string: '{text}'. Expected a single SQL expression.",
     prefixes={
         "attributes": "attribute",
         "attribute": "attribute",

@@ -28,8 +28,29 @@ def invalid_value_message(path: str, value: object, reason: str | None = None) -
     return f"{base}: {reason}" if reason else f"{base}."
 
 
+# The reference server's wording for a required field that is absent, null or "" (the three are
+# one case in proto-JSON).
+MISSING_VALUE_HINT = "See the API docs for more information about request parameters."
+
+
 def missing_value_message(path: str) -> str:
-    return f"Missing value for required parameter '{path}'."
+    return f"Missing value for required parameter '{path}'. {MISSING_VALUE_HINT}"
+
+
+def check_max_results(limit: int, maximum: int) -> int:
+    """`max_results` of runs/search and experiments/search, refused in the reference's words."""
+    if limit < 1:
+        raise invalid(f"Invalid value {limit} for parameter 'max_results' supplied. It must be a positive integer")
+    if limit > maximum:
+        raise invalid(f"Invalid value {limit} for parameter 'max_results' supplied. It must be at most {maximum}")
+    return limit
+
+
+def require_value(value: str | None, path: str) -> str:
+    """A required string field: absent, null and "" are all missing (proto-JSON's rule)."""
+    if not value:
+        raise invalid(missing_value_message(path))
+    return value
 
 
 # Keys repeat constantly (the same few metric names in every batch): remember the valid ones.
@@ -41,6 +62,8 @@ def validate_key(key: str, path: str = "key", what: str = "Key") -> None:
     """Metric, param and tag keys: MLflow's character set, no path tricks, at most 250 characters."""
     if key in _VALID_KEYS:
         return
+    if not key:
+        raise invalid(missing_value_message(path))  # the reference: "" is a missing key
     _check_key(key, path, what)
     if len(_VALID_KEYS) >= _VALID_KEYS_LIMIT:
         _VALID_KEYS.clear()
@@ -112,9 +135,9 @@ def validate_run_id(run_id: str, path: str = "run_id") -> None:
         raise invalid(invalid_value_message(path, run_id))
 
 
-def validate_experiment_name(name: str | None) -> str:
+def validate_experiment_name(name: str | None, path: str = "name") -> str:
     if name is None or name == "":
-        raise invalid(f"Invalid experiment name: '{name or ''}'")
+        raise invalid(missing_value_message(path))
     if len(name) > limits.MAX_EXPERIMENT_NAME_LENGTH:
         raise invalid(f"'name' exceeds the maximum length of {limits.MAX_EXPERIMENT_NAME_LENGTH} characters")
     return name
@@ -173,8 +196,15 @@ def parse_ascii_int(
 
 
 def parse_experiment_id(value: str | int, path: str = "experiment_id") -> int:
+    """An experiment id: an int64 in ASCII digits. A negative one is well-formed (it names no
+    experiment, so lookups answer RESOURCE_DOES_NOT_EXIST, as the reference does); "" is missing."""
+    if value == "":
+        raise invalid(missing_value_message(path))
     return parse_ascii_int(
-        value, path, error=f"Invalid experiment ID '{value}'. Experiment ID must be a valid integer."
+        value,
+        path,
+        minimum=-(2**63),
+        error=f"Invalid experiment ID '{value}'. Experiment ID must be a valid integer.",
     )
 
 

@@ -9,10 +9,12 @@ from sqlalchemy import Connection, exc
 
 from runyard.domain import limits
 from runyard.domain.entities import ACTIVE, DELETED, VIEW_TYPES, Experiment, Page
-from runyard.domain.errors import MlflowError, already_exists, invalid, not_found
+from runyard.domain.errors import BAD_REQUEST, MlflowError, already_exists, invalid, not_found
 from runyard.domain.search_filter import EXPERIMENT_GRAMMAR, parse_filter, parse_order_by
 from runyard.domain.validation import (
+    check_max_results,
     parse_experiment_id,
+    require_value,
     validate_experiment_name,
     validate_key,
     validate_length,
@@ -47,7 +49,7 @@ class ExperimentService:
         return experiment
 
     def get_by_name(self, ctx: RequestContext, name: str) -> Experiment:
-        canonical = _canonical(ctx, name)
+        canonical = _canonical(ctx, require_value(name, "experiment_name"))
         with self._db.read() as conn:
             experiment = exp_store.get_by_name(conn, ctx.workspace.id, canonical)
         if experiment is None:
@@ -64,14 +66,10 @@ class ExperimentService:
         order_by: Sequence[str],
         page_token: str | None,
     ) -> Page[Experiment]:
-        limit = limits.SEARCH_EXPERIMENTS_DEFAULT_MAX_RESULTS if max_results is None else max_results
-        if limit < 1 or limit > limits.SEARCH_EXPERIMENTS_MAX_RESULTS:
-            raise invalid(
-                f"Invalid value {limit} for parameter 'max_results' supplied. It must be at most "
-                f"{limits.SEARCH_EXPERIMENTS_MAX_RESULTS}, but got value {limit}"
-                if limit > 0
-                else f"Invalid value {limit} for parameter 'max_results' supplied: it must be a positive integer."
-            )
+        limit = check_max_results(
+            limits.SEARCH_EXPERIMENTS_DEFAULT_MAX_RESULTS if max_results is None else max_results,
+            limits.SEARCH_EXPERIMENTS_MAX_RESULTS,
+        )
         clauses = parse_filter(filter_string, EXPERIMENT_GRAMMAR)
         order = parse_order_by(order_by, EXPERIMENT_GRAMMAR)
         offset = search_sql.decode_page_token(page_token)
@@ -117,17 +115,17 @@ class ExperimentService:
         return str(experiment_id)
 
     def rename(self, ctx: RequestContext, experiment_id: str, new_name: str | None) -> None:
-        new_name = _canonical(ctx, validate_experiment_name(new_name))
+        new_name = _canonical(ctx, validate_experiment_name(new_name, "new_name"))
         try:
             with self._db.write() as conn:
                 experiment = self.require(conn, ctx, experiment_id)
                 if experiment.lifecycle_stage != ACTIVE:
                     raise MlflowError("Cannot rename a non-active experiment.", "INVALID_STATE")
                 if experiment.name != new_name and exp_store.name_taken(conn, ctx.workspace.id, new_name):
-                    raise already_exists(f"Experiment(name={new_name}) already exists.")
+                    raise _name_taken_on_rename(new_name)
                 exp_store.rename(conn, experiment.experiment_id, new_name, now_ms())
         except exc.IntegrityError:
-            raise already_exists(f"Experiment(name={new_name}) already exists.") from None
+            raise _name_taken_on_rename(new_name) from None
 
     def delete(self, ctx: RequestContext, experiment_id: str) -> None:
         """Mark the experiment and all its runs deleted."""
@@ -182,6 +180,12 @@ class ExperimentService:
         ids = [parse_experiment_id(e) for e in experiment_ids]
         with self._db.read() as conn:
             return dataset_store.search(conn, ctx.workspace.id, ids, limits.SEARCH_DATASETS_MAX_RESULTS)
+
+
+def _name_taken_on_rename(name: str) -> MlflowError:
+    """The reference answers a rename onto a taken name with BAD_REQUEST (its unique constraint
+    failing), where creating a duplicate is RESOURCE_ALREADY_EXISTS; both are 400."""
+    return MlflowError(f"Experiment(name={name}) already exists.", BAD_REQUEST)
 
 
 def _canonical(ctx: RequestContext, name: str) -> str:

@@ -10,6 +10,7 @@ from sqlalchemy import Connection
 from runyard.domain import limits
 from runyard.domain.entities import Metric, Page, SeriesPoint
 from runyard.domain.errors import invalid
+from runyard.domain.validation import missing_value_message
 from runyard.services.context import RequestContext
 from runyard.services.runs import RunService
 from runyard.store import metric_inbox
@@ -91,7 +92,7 @@ class MetricHistoryService:
         max_results: int | None,
     ) -> list[RunMetric]:
         if not run_ids:
-            raise invalid("Missing value for required parameter 'run_ids'.")
+            raise invalid(missing_value_message("run_ids"))
         if len(run_ids) > limits.BULK_INTERVAL_MAX_RUNS:
             raise invalid(
                 f"GetMetricHistoryBulkInterval request must specify at most {limits.BULK_INTERVAL_MAX_RUNS} "

@@ -57,8 +57,10 @@ MAX_VERSION: Final = 2**31 - 1
 
 
 def validate_model_name(name: str | None, path: str = "name") -> str:
-    if name is None or name.strip() == "":
+    if name is None or name == "":
         raise invalid(missing_value_message(path))
+    if name.strip() == "":  # the reference's store-level check words this one without the hint
+        raise invalid(f"Missing value for required parameter '{path}'.")
     if "/" in name or ":" in name:
         raise invalid(f"Invalid model name '{name}'. Names cannot contain '/' or ':'.")
     norm = posixpath.normpath(name)

@@ -9,9 +9,8 @@ from sqlalchemy import select
 
 from runyard.domain import limits
 from runyard.domain.entities import VIEW_TYPES, Page, Run
-from runyard.domain.errors import invalid
 from runyard.domain.search_filter import RUN_GRAMMAR, parse_filter, parse_order_by
-from runyard.domain.validation import parse_experiment_id
+from runyard.domain.validation import check_max_results, parse_experiment_id
 from runyard.services.context import RequestContext, require_workspace
 from runyard.store import runs as run_store
 from runyard.store import schema
@@ -36,14 +35,10 @@ class RunSearchService:
         order_by: Sequence[str],
         page_token: str | None,
     ) -> Page[Run]:
-        limit = limits.SEARCH_RUNS_DEFAULT_MAX_RESULTS if max_results is None else max_results
-        if limit < 1 or limit > limits.SEARCH_RUNS_MAX_RESULTS:
-            raise invalid(
-                "Invalid value for request parameter max_results. It must be at most "
-                f"{limits.SEARCH_RUNS_MAX_RESULTS}, but got value {limit}"
-                if limit > 0
-                else f"Invalid value {limit} for parameter 'max_results' supplied. It must be a positive integer."
-            )
+        limit = check_max_results(
+            limits.SEARCH_RUNS_DEFAULT_MAX_RESULTS if max_results is None else max_results,
+            limits.SEARCH_RUNS_MAX_RESULTS,
+        )
         exp_ids = [parse_experiment_id(e) for e in experiment_ids]
         clauses = parse_filter(filter_string, RUN_GRAMMAR)
         order = parse_order_by(order_by, RUN_GRAMMAR)

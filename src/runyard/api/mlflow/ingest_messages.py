@@ -7,7 +7,8 @@ whatever msgspec does not accept outright (a malformed body, a number sent as a 
 out-of-range integer, ...) is decoded again by pydantic, which either accepts it or raises the
 MLflow-shaped error. So this path may only accept a subset of what pydantic accepts, with the same
 meaning — the tests compare the two on generated bodies. A body holding the escape `\\u0000` (NUL,
-refused) or nested too deeply for msgspec goes to pydantic too.
+refused) or nested too deeply for msgspec goes to pydantic too, and so does a body that is not
+valid UTF-8: msgspec checks the strings it decodes, not the values of fields it skips.
 """
 
 from __future__ import annotations
@@ -64,9 +65,23 @@ _BATCH = msgspec.json.Decoder(_LogBatch)
 _METRIC = msgspec.json.Decoder(_LogMetric)
 
 
+def _for_pydantic(body: bytes) -> bool:
+    """Whether pydantic must judge the body before msgspec may: NUL, or bytes that are not UTF-8.
+    `isascii` is one SIMD pass (~5 µs for a 64 KB batch); only other bodies are decoded to check."""
+    if may_hold_nul(body):
+        return True
+    if body.isascii():
+        return False
+    try:
+        body.decode()
+    except UnicodeDecodeError:
+        return True
+    return False
+
+
 def log_batch(body: bytes) -> Batch | None:
     """The decoded request, or None if the reference decoder must judge it."""
-    if may_hold_nul(body):
+    if _for_pydantic(body):
         return None
     try:
         message = _BATCH.decode(body)
@@ -94,7 +109,7 @@ def log_batch(body: bytes) -> Batch | None:
 
 def log_metric(body: bytes) -> Batch | None:
     """The decoded request (one metric), or None if the reference decoder must judge it."""
-    if may_hold_nul(body):
+    if _for_pydantic(body):
         return None
     try:
         x = _METRIC.decode(body)

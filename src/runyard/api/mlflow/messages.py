@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 from typing_extensions import NotRequired, TypedDict
@@ -60,7 +60,7 @@ class UpdateExperiment(Message):
 class SetExperimentTag(Message):
     experiment_id: str
     key: str
-    value: str
+    value: str = ""
 
 
 class DeleteExperimentTag(Message):
@@ -73,6 +73,9 @@ class DeleteExperimentTag(Message):
 
 class RunRef(Message):
     """Every run call names its run as `run_id` (and legacy `run_uuid`)."""
+
+    # A refused message without a run names the run as missing first (see `http.parse_json`).
+    REQUIRED_FIRST: ClassVar[tuple[str, ...]] = ("run_id", "run_uuid")
 
     run_id: str | None = None
     run_uuid: str | None = None
@@ -102,7 +105,7 @@ class UpdateRun(RunRef):
 
 class SetTag(RunRef):
     key: str
-    value: str
+    value: str = ""
 
 
 class DeleteTag(RunRef):
@@ -111,7 +114,7 @@ class DeleteTag(RunRef):
 
 class LogParam(RunRef):
     key: str
-    value: str
+    value: str = ""
 
 
 class MetricMessage(TypedDict):
@@ -144,10 +147,11 @@ class LogBatch(RunRef):
 
 
 class DatasetMessage(Message):
-    name: str
-    digest: str
-    source_type: str
-    source: str
+    # Absent fields are "" (proto-JSON's default), as the reference stores them.
+    name: str = ""
+    digest: str = ""
+    source_type: str = ""
+    source: str = ""
     schema_: str | None = Field(default=None, alias="schema")
     profile: str | None = None
 

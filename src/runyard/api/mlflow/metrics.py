@@ -10,22 +10,20 @@ from runyard.api.http import ok, parse_query, rendered_page_response
 from runyard.api.mlflow import messages as m
 from runyard.api.mlflow import render
 from runyard.api.routing import Endpoint, in_context, services
-from runyard.domain.errors import invalid
-from runyard.domain.validation import parse_ascii_int
+from runyard.domain.validation import parse_ascii_int, require_value
 
 
 async def get_metric_history(request: Request) -> Response:
     q = parse_query(request, m.GetMetricHistory)
-    if not q.target:
-        raise invalid("Missing value for required parameter 'run_id'.")
-    page = await in_context(
-        request, services(request).metric_history.history, q.target, q.metric_key, q.max_results, q.page_token
-    )
+    run_id = require_value(q.target, "run_id")
+    key = require_value(q.metric_key, "metric_key")
+    page = await in_context(request, services(request).metric_history.history, run_id, key, q.max_results, q.page_token)
     return rendered_page_response("metrics", render.series_points(q.metric_key, page.items), page.next_page_token)
 
 
 async def get_metric_history_bulk_interval(request: Request) -> Response:
     q = parse_query(request, m.GetMetricHistoryBulkInterval)
+    require_value(q.metric_key, "metric_key")
     points = await in_context(
         request,
         services(request).metric_history.sampled,

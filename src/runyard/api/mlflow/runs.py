@@ -15,15 +15,13 @@ from runyard.api.mlflow import render
 from runyard.api.mlflow.fields import as_double
 from runyard.api.routing import Endpoint, cached_context, in_context, inline_now, services
 from runyard.domain.entities import Dataset, ModelIO
-from runyard.domain.errors import invalid
 from runyard.domain.limits import MAX_BATCH_REQUEST_BYTES
+from runyard.domain.validation import require_value
 from runyard.services.runs import DatasetInputIn, MetricIn
 
 
 def _run_id(ref: m.RunRef) -> str:
-    if not ref.target:
-        raise invalid("Missing value for required parameter 'run_id'.")
-    return ref.target
+    return require_value(ref.target, "run_id")
 
 
 async def create_run(request: Request) -> Response:
@@ -116,9 +114,7 @@ async def _log(request: Request, batch: ingest.Batch, *, single: bool = False) -
     """Metrics-only requests go through the point writer where that path applies (see
     `RunService.queue_metrics`); the rest, and any request that finds the server otherwise idle on
     SQLite (see `inline_now`), through `RunService.log_batch`."""
-    run_id = batch.run_id
-    if not run_id:
-        raise invalid("Missing value for required parameter 'run_id'.")
+    run_id = require_value(batch.run_id, "run_id")
     if (
         batch.params
         or batch.tags
@@ -189,9 +185,8 @@ async def log_model(request: Request) -> Response:
     """The MLflow 2.x `runs/log-model`: records the model in the run's `mlflow.log-model.history` tag."""
     body = await parse_json_body(request, m.LogModel)
     run_id = _run_id(body)
-    if body.model_json is None:
-        raise invalid("Missing value for required parameter 'model_json'.")
-    await in_context(request, services(request).runs.record_logged_model, run_id, body.model_json)
+    model_json = require_value(body.model_json, "model_json")
+    await in_context(request, services(request).runs.record_logged_model, run_id, model_json)
     return ok()
 
 
