@@ -24,10 +24,11 @@ from runyard.api.mlflow import (
     registry,
     runs,
     server_info,
+    ui_artifacts,
     ui_support,
     workspaces,
 )
-from runyard.api.routing import StaticFirstRouter, mount
+from runyard.api.routing import StaticFirstRouter, mount, mount_at_root
 from runyard.api.security import SecurityMiddleware, security_rules
 from runyard.api.workspace_url import WorkspaceUrlMiddleware
 from runyard.config import Settings
@@ -46,8 +47,15 @@ def routes() -> list[BaseRoute]:
                 *metrics.ENDPOINTS,
                 *logged_models.ENDPOINTS,
                 *registry.ENDPOINTS,
+                *ui_artifacts.ENDPOINTS,
             ]
         ),
+        # The reference serves these for its UI under `/ajax-api/2.0/mlflow` only.
+        *mount(
+            [*metrics.AJAX_ENDPOINTS, *experiments.AJAX_ENDPOINTS, *ui_artifacts.AJAX_ENDPOINTS],
+            prefixes=("ajax-api",),
+        ),
+        *mount_at_root(ui_artifacts.ROOT_ENDPOINTS),
         *mount([*server_info.ENDPOINTS, *workspaces.ENDPOINTS]),
         *mount(artifacts.ENDPOINTS, service="mlflow-artifacts"),
         *graphql.ROUTES,

@@ -131,7 +131,7 @@ def test_attacks_are_rejected(raw: str) -> None:
         clean_relative_path(raw)
     assert caught.value.error_code == INVALID_PARAMETER_VALUE
     assert caught.value.http_status == 400
-    assert caught.value.message.startswith("Invalid artifact path '")
+    assert caught.value.message.startswith("Invalid path '")
 
 
 @pytest.mark.parametrize(("raw", "expected"), SAFE_NAMES)

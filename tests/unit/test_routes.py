@@ -54,10 +54,24 @@ def test_static_first_router_dispatches_like_starlette() -> None:
 
 
 def test_only_artifact_bytes_are_exempt_from_the_json_content_type_rule() -> None:
-    from runyard.api.mlflow import artifacts, experiments, logged_models, metrics, registry, runs, workspaces
+    from runyard.api.mlflow import (
+        artifacts,
+        experiments,
+        logged_models,
+        metrics,
+        registry,
+        runs,
+        ui_artifacts,
+        workspaces,
+    )
 
     endpoints = [
         *artifacts.ENDPOINTS,
+        *ui_artifacts.ENDPOINTS,
+        *ui_artifacts.AJAX_ENDPOINTS,
+        *ui_artifacts.ROOT_ENDPOINTS,
+        *experiments.AJAX_ENDPOINTS,
+        *metrics.AJAX_ENDPOINTS,
         *experiments.ENDPOINTS,
         *logged_models.ENDPOINTS,
         *metrics.ENDPOINTS,
@@ -66,7 +80,11 @@ def test_only_artifact_bytes_are_exempt_from_the_json_content_type_rule() -> Non
         *workspaces.ENDPOINTS,
     ]
     raw = sorted(f"{e.method} {e.path}" for e in endpoints if e.method != "GET" and not e.json_body)
-    assert raw == ["PUT /artifacts/{artifact_path:path}", "PUT /mpu/part/{upload_id}/{part_number:int}"]
+    assert raw == [
+        "POST /upload-artifact",
+        "PUT /artifacts/{artifact_path:path}",
+        "PUT /mpu/part/{upload_id}/{part_number:int}",
+    ]
     assert not any(e.json_body for e in endpoints if e.method == "GET")
     served = {(r.path, *sorted(r.methods or ())): r for r in routes() if isinstance(r, Route)}
     assert getattr(served["/api/2.0/mlflow/runs/update", "POST"].endpoint, "requires_json_body", False)

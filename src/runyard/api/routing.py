@@ -67,6 +67,19 @@ def mount(
     return routes
 
 
+def mount_at_root(endpoints: Iterable[Endpoint]) -> list[Route]:
+    """Routes at each endpoint's own path, outside the API prefixes: the reference serves its UI's
+    file previews at `/get-artifact` and `/model-versions/get-artifact` (no `/ajax-api` twin)."""
+    routes = []
+    for e in endpoints:
+        route = Route(
+            e.path, _checked(e.handler, json_body=e.json_body), methods=[e.method], name=f"root:{e.path}:{e.method}"
+        )
+        route.access = e.access  # type: ignore[attr-defined]
+        routes.append(route)
+    return routes
+
+
 def _checked(handler: Handler, *, json_body: bool) -> Handler:
     """`handler` behind the input rules every mounted endpoint shares: no NUL in the query string,
     path or workspace (`check_request_strings`), and for JSON endpoints the content-type rule

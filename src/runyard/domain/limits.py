@@ -43,3 +43,9 @@ MAX_ORDER_BY_KEYS: Final = 16
 MAX_FILTER_COMPARISONS: Final = 100
 BULK_INTERVAL_MAX_RUNS: Final = 100
 BULK_INTERVAL_MAX_RESULTS: Final = 2500
+# `get-history-bulk` (the UI's full histories of several runs): at most 100 runs and 25,000 points in all.
+HISTORY_BULK_MAX_RUNS: Final = 100
+HISTORY_BULK_MAX_RESULTS: Final = 25000
+# `search-datasets`: at most 20 experiments per request, 1,000 summaries per answer.
+SEARCH_DATASETS_MAX_EXPERIMENTS: Final = 20
+SEARCH_DATASETS_MAX_RESULTS: Final = 1000

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from runyard.config import Settings
+from runyard.services.artifact_access import ArtifactAccessService
 from runyard.services.artifact_owners import ArtifactOwners
 from runyard.services.artifacts import ArtifactService, prepare_layout
 from runyard.services.capabilities import Capabilities
@@ -36,6 +37,7 @@ class Services:
     logged_models: LoggedModelService
     registered_models: RegisteredModelService
     model_versions: ModelVersionService
+    artifact_access: ArtifactAccessService
     point_writer: PointWriter
 
     @property
@@ -56,6 +58,7 @@ class Services:
         # writer, and on PostgreSQL, where each transaction's commit waits for a WAL flush.
         point_writer = PointWriter(db)
         runs = RunService(db, keys, experiments, logged_models, point_writer)
+        model_versions = ModelVersionService(db, keys)
         return cls(
             settings=settings,
             db=db,
@@ -69,7 +72,8 @@ class Services:
             capabilities=Capabilities.of(artifacts),
             logged_models=logged_models,
             registered_models=RegisteredModelService(db),
-            model_versions=ModelVersionService(db, keys),
+            model_versions=model_versions,
+            artifact_access=ArtifactAccessService(artifacts, runs, logged_models, model_versions),
             point_writer=point_writer,
         )
 

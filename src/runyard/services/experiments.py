@@ -1,4 +1,5 @@
-"""Experiments: create, read, search, rename, delete/restore, tags."""
+"""Experiments: create, read, search, rename, delete/restore, tags, and the summaries of the datasets
+their runs used."""
 
 from __future__ import annotations
 
@@ -21,10 +22,12 @@ from runyard.domain.validation import (
 from runyard.domain.workspaces import DEFAULT_PATH_ROOTS, canonical_experiment_name
 from runyard.services.artifact_roots import check_artifact_location
 from runyard.services.context import RequestContext, now_ms, require_workspace
+from runyard.store import dataset_summaries as dataset_store
 from runyard.store import experiments as exp_store
 from runyard.store import runs as run_store
 from runyard.store import search as search_sql
 from runyard.store.database import Database
+from runyard.store.dataset_summaries import DatasetSummary
 
 
 class ExperimentService:
@@ -163,6 +166,20 @@ class ExperimentService:
                 f"Current state is {experiment.lifecycle_stage}."
             )
         return experiment
+
+    def search_datasets(self, ctx: RequestContext, experiment_ids: Sequence[str]) -> list[DatasetSummary]:
+        """The dataset summaries of up to 20 experiments (`search-datasets`); ids of experiments that
+        do not exist in the caller's workspace contribute nothing, as unknown ids do in the reference."""
+        if not experiment_ids:
+            raise invalid("SearchDatasets request must specify at least one experiment_id.")
+        if len(experiment_ids) > limits.SEARCH_DATASETS_MAX_EXPERIMENTS:
+            raise invalid(
+                f"SearchDatasets request cannot specify more than {limits.SEARCH_DATASETS_MAX_EXPERIMENTS} "
+                f"experiment_ids. Received {len(experiment_ids)} experiment_ids."
+            )
+        ids = [parse_experiment_id(e) for e in experiment_ids]
+        with self._db.read() as conn:
+            return dataset_store.search(conn, ctx.workspace.id, ids, limits.SEARCH_DATASETS_MAX_RESULTS)
 
 
 def _name_taken_on_rename(name: str) -> MlflowError:

@@ -16,6 +16,7 @@ from runyard.services.runs import RunService
 from runyard.store import metric_inbox
 from runyard.store import metric_sampling as sampling
 from runyard.store import metric_series as series
+from runyard.store import runs as run_store
 from runyard.store import search as search_sql
 from runyard.store.database import Database
 from runyard.store.keys import KeyRegistry
@@ -116,6 +117,38 @@ class MetricHistoryService:
             for row in rows:
                 run_uuid = row.info.run_uuid
                 out += [RunMetric(run_uuid, p) for p in _sample(conn, row.pk, key_id, key, start_step, end_step, count)]
+        return out
+
+    def bulk(
+        self, ctx: RequestContext, run_ids: Sequence[str], key: str | None, max_results: int | None
+    ) -> list[RunMetric]:
+        """The full series `key` of several runs, at most `max_results` points (25,000) in all: by
+        run id, then timestamp, step and value, as the reference. Unknown ids, and runs of other
+        workspaces, contribute nothing (the reference skips ids it does not find)."""
+        if not run_ids:
+            raise invalid("GetMetricHistoryBulk request must specify at least one run_id.")
+        if len(run_ids) > limits.HISTORY_BULK_MAX_RUNS:
+            raise invalid(
+                f"GetMetricHistoryBulk request cannot specify more than {limits.HISTORY_BULK_MAX_RUNS} run_ids. "
+                f"Received {len(run_ids)} run_ids."
+            )
+        if key is None:
+            raise invalid("GetMetricHistoryBulk request must specify a metric_key.")
+        remaining = limits.HISTORY_BULK_MAX_RESULTS if max_results is None else max_results
+        remaining = min(remaining, limits.HISTORY_BULK_MAX_RESULTS)
+        key_id = self._keys.existing_id(key)
+        if key_id is None or remaining == 0:
+            return []
+        self._move_waiting_points()
+        out: list[RunMetric] = []
+        with self._db.read() as conn:
+            rows = run_store.get_many(conn, sorted({r for r in run_ids if r}))
+            for row in sorted(rows, key=lambda r: r.info.run_uuid):
+                if row.workspace_id != ctx.workspace.id or remaining <= 0:
+                    continue
+                points = series.read_page(conn, row.pk, key_id, after=None, offset=0, limit=remaining)
+                remaining -= len(points)
+                out += [RunMetric(row.info.run_uuid, Metric(key, v, ts, step)) for v, ts, step, _ in points]
         return out
 
 

@@ -23,6 +23,7 @@ from runyard.domain.entities import (
     RunInfo,
 )
 from runyard.domain.errors import invalid, not_found
+from runyard.domain.model_history import LOG_MODEL_HISTORY_TAG, append_entry, history_entry
 from runyard.domain.names import generate_run_name
 from runyard.domain.validation import (
     invalid_value_message,
@@ -102,6 +103,11 @@ class RunService:
         with self._db.read() as conn:
             row = self.require(conn, ctx, run_id)
             return run_store.load_runs(conn, [row])[0]
+
+    def artifact_uri(self, ctx: RequestContext, run_id: str) -> str:
+        """Where run `run_id`'s artifacts are (one row read, not the whole run)."""
+        with self._db.read() as conn:
+            return self.require(conn, ctx, run_id).info.artifact_uri
 
     # --- lifecycle ----------------------------------------------------------------------------
 
@@ -279,6 +285,16 @@ class RunService:
         validate_metrics(metrics, single)
         points = run_store.prepare_points(metrics, key_ids)
         return self._points.submit(run_id, points, partial(_check_writable, ctx, run_id))
+
+    def record_logged_model(self, ctx: RequestContext, run_id: str, model_json: str) -> None:
+        """The legacy `runs/log-model`: append the model to the run's `mlflow.log-model.history`
+        tag (see `domain.model_history`), in one transaction, on an active run."""
+        entry = history_entry(model_json)
+        key_id = self._keys.ids_for([LOG_MODEL_HISTORY_TAG])[LOG_MODEL_HISTORY_TAG]
+        with self._db.write() as conn:
+            row = self._require_active(conn, ctx, run_id)
+            previous = run_store.get_tag(conn, row.pk, key_id, lock=True)
+            run_store.set_tags(conn, row.pk, [(key_id, append_entry(previous, entry))])
 
     def log_inputs(
         self,

@@ -146,6 +146,16 @@ def set_tags(conn: Connection, pk: int, tags: Sequence[tuple[int, str]]) -> None
     )
 
 
+def get_tag(conn: Connection, pk: int, key_id: int, *, lock: bool = False) -> str | None:
+    """One tag's value (None if the run has no such tag). `lock`: on PostgreSQL, lock the run's
+    row first, so that a read-modify-write of the tag in this transaction is not interleaved."""
+    if lock and conn.dialect.name == "postgresql":
+        conn.execute(select(_R.c.id).where(_R.c.id == pk).with_for_update())
+    t = schema.run_tags
+    value = conn.execute(select(t.c.value).where(t.c.run_id == pk, t.c.key_id == key_id)).scalar()
+    return None if value is None else str(value)
+
+
 def delete_tag(conn: Connection, pk: int, key_id: int) -> int:
     t = schema.run_tags
     return conn.execute(delete(t).where(t.c.run_id == pk, t.c.key_id == key_id)).rowcount

@@ -7,15 +7,14 @@ Every request naming a path is refused (400) if the path belongs to another work
 from __future__ import annotations
 
 import posixpath
-from email.utils import formatdate
-from urllib.parse import quote
 
 from pydantic import Field
 from starlette.requests import Request
-from starlette.responses import Response, StreamingResponse
+from starlette.responses import Response
 
 from runyard.api.http import call, ok, parse_json_body
 from runyard.api.mlflow import render
+from runyard.api.mlflow.downloads import artifact_response
 from runyard.api.mlflow.fields import Int64
 from runyard.api.mlflow.messages import Message
 from runyard.api.routing import Endpoint, resolve_context, services
@@ -23,17 +22,6 @@ from runyard.artifacts.base import ArtifactBackend
 from runyard.artifacts.paths import clean_relative_path
 from runyard.domain.errors import NOT_IMPLEMENTED, MlflowError, invalid
 from runyard.services.artifacts import PRESIGNED_DOWNLOAD_UNSUPPORTED
-
-# Served as text so a stored page or script can never run in the server's origin.
-_ACTIVE_CONTENT = {
-    "text/html",
-    "application/xhtml+xml",
-    "image/svg+xml",
-    "application/javascript",
-    "text/javascript",
-    "application/xml",
-    "text/xml",
-}
 
 
 async def _backend(request: Request, path: str | None = None) -> ArtifactBackend:
@@ -65,18 +53,7 @@ async def download(request: Request) -> Response:
     path = _path_param(request)
     backend = await _backend(request, path)
     reader = await backend.read(path)
-    content_type = reader.content_type
-    if content_type in _ACTIVE_CONTENT:
-        content_type = "text/plain"
-    filename = posixpath.basename(clean_relative_path(path)) or "artifact"
-    headers = {
-        "Content-Length": str(reader.size),
-        "Content-Disposition": f"attachment; filename*=UTF-8''{quote(filename)}",
-        "X-Content-Type-Options": "nosniff",
-        "Content-Security-Policy": "sandbox",
-        "Last-Modified": formatdate(reader.mtime, usegmt=True),
-    }
-    return StreamingResponse(reader.chunks(), media_type=content_type, headers=headers)
+    return artifact_response(reader, clean_relative_path(path))
 
 
 async def list_artifacts(request: Request) -> Response:

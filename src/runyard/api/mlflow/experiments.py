@@ -1,4 +1,4 @@
-"""Experiment endpoints: create, get, get-by-name, search, update, delete, restore, tags."""
+"""Experiment endpoints: create, get, get-by-name, search, update, delete, restore, tags, search-datasets."""
 
 from __future__ import annotations
 
@@ -86,6 +86,23 @@ async def delete_experiment_tag(request: Request) -> Response:
     return ok()
 
 
+async def search_datasets(request: Request) -> Response:
+    """The UI's dataset filter: `{"dataset_summaries": [{experiment_id, name, digest, context}]}`
+    (context omitted when the input had none; `{}` when there are none)."""
+    body = await parse_json_body(request, m.SearchDatasets)
+    summaries = await in_context(request, services(request).experiments.search_datasets, body.experiment_ids)
+    out = [
+        {
+            "experiment_id": str(d.experiment_id),
+            "name": d.name,
+            "digest": d.digest,
+            **({"context": d.context} if d.context is not None else {}),
+        }
+        for d in summaries
+    ]
+    return ok({"dataset_summaries": out} if out else None)
+
+
 ENDPOINTS = [
     Endpoint("POST", "/experiments/create", create_experiment, "experiment:create"),
     Endpoint("GET", "/experiments/get", get_experiment, "experiment:read"),
@@ -98,3 +115,6 @@ ENDPOINTS = [
     Endpoint("POST", "/experiments/set-experiment-tag", set_experiment_tag, "experiment:write"),
     Endpoint("POST", "/experiments/delete-experiment-tag", delete_experiment_tag, "experiment:write"),
 ]
+
+# Served under `/ajax-api/2.0/mlflow` only, as the reference does.
+AJAX_ENDPOINTS = [Endpoint("POST", "/experiments/search-datasets", search_datasets, "experiment:read")]

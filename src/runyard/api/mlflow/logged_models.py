@@ -1,22 +1,19 @@
 """Logged-model endpoints (MLflow 3, `/api/2.0/mlflow/logged-models...`): create, get, finalize, delete,
-tags, params, search, and the listing of a model's artifact directories."""
+tags, params, search (a model's artifact listing and files: `api.mlflow.ui_artifacts`)."""
 
 from __future__ import annotations
 
-import posixpath
 from typing import Any
-from urllib.parse import urlparse
 
 from pydantic import Field
 from starlette.requests import Request
 from starlette.responses import Response
 
-from runyard.api.http import call, ok, page_response, parse_json_body
+from runyard.api.http import ok, page_response, parse_json_body
 from runyard.api.mlflow import render
 from runyard.api.mlflow.fields import Bool, Int64
 from runyard.api.mlflow.messages import KeyValue, Message
-from runyard.api.routing import Endpoint, in_context, resolve_context, services
-from runyard.artifacts.paths import clean_relative_path
+from runyard.api.routing import Endpoint, in_context, services
 from runyard.services.logged_models import STATUS_PROTO_NAMES, DatasetFilterIn, OrderByIn
 from runyard.store.logged_models import LoggedModel, ModelMetric
 
@@ -194,26 +191,6 @@ async def search_logged_models(request: Request) -> Response:
     return page_response(page, "models", logged_model)
 
 
-async def list_logged_model_artifacts(request: Request) -> Response:
-    """Files directly under a directory of the model's artifacts (paths relative to the model root)."""
-    model_id = _model_id(request)
-    directory = request.query_params.get("artifact_directory_path") or ""
-    if directory:
-        directory = clean_relative_path(directory)
-    artifact_uri = await in_context(request, services(request).logged_models.artifact_uri, model_id)
-    out: dict[str, Any] = {"root_uri": artifact_uri}
-    parsed = urlparse(artifact_uri)
-    if parsed.scheme != "mlflow-artifacts":
-        return ok(out)  # not served by this server: nothing it can list
-    root = parsed.path.strip("/")
-    ctx = await call(resolve_context, request)
-    backend = services(request).artifacts.backend(ctx)
-    files = await call(backend.list, posixpath.join(root, directory) if directory else root)
-    if files:
-        out["files"] = [render.file_info(f, posixpath.join(directory, f.path) if directory else None) for f in files]
-    return ok(out)
-
-
 ENDPOINTS = [
     Endpoint("POST", "/logged-models", create_logged_model, "experiment:write"),
     Endpoint("POST", "/logged-models/search", search_logged_models, "experiment:list"),
@@ -223,7 +200,4 @@ ENDPOINTS = [
     Endpoint("PATCH", "/logged-models/{model_id}/tags", set_logged_model_tags, "logged_model:write"),
     Endpoint("DELETE", "/logged-models/{model_id}/tags/{tag_key:path}", delete_logged_model_tag, "logged_model:write"),
     Endpoint("POST", "/logged-models/{model_id}/params", log_logged_model_params, "logged_model:write"),
-    Endpoint(
-        "GET", "/logged-models/{model_id}/artifacts/directories", list_logged_model_artifacts, "logged_model:read"
-    ),
 ]

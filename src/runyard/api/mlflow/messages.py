@@ -40,6 +40,10 @@ class GetExperimentByName(Message):
     experiment_name: str
 
 
+class SearchDatasets(Message):
+    experiment_ids: list[str] = Field(default_factory=list)
+
+
 class SearchExperiments(Message):
     max_results: Int64 | None = None
     page_token: str | None = None
@@ -79,6 +83,10 @@ class RunRef(Message):
     @property
     def target(self) -> str:
         return self.run_id or self.run_uuid or ""
+
+
+class LogModel(RunRef):
+    model_json: str | None = None
 
 
 class CreateRun(Message):

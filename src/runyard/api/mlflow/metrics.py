@@ -1,4 +1,5 @@
-"""Metric history endpoints: full paginated history and sampled multi-run history."""
+"""Metric history endpoints: full paginated history, the UI's bulk history of several runs, and
+sampled multi-run history."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from runyard.api.http import ok, parse_query, rendered_page_response
 from runyard.api.mlflow import messages as m
 from runyard.api.mlflow import render
 from runyard.api.routing import Endpoint, in_context, services
-from runyard.domain.validation import require_value
+from runyard.domain.validation import parse_ascii_int, require_value
 
 
 async def get_metric_history(request: Request) -> Response:
@@ -38,7 +39,22 @@ async def get_metric_history_bulk_interval(request: Request) -> Response:
     return ok(out)
 
 
+async def get_metric_history_bulk(request: Request) -> Response:
+    """The UI's full histories of several runs (`run_id` repeated, `metric_key`, `max_results`);
+    unlike the proto endpoints it always answers `metrics`, an empty list included."""
+    q = request.query_params
+    raw_max = q.get("max_results")
+    max_results = None if raw_max is None else parse_ascii_int(raw_max, "max_results")
+    points = await in_context(
+        request, services(request).metric_history.bulk, q.getlist("run_id"), q.get("metric_key"), max_results
+    )
+    return ok({"metrics": [{**render.metric(p.metric), "run_id": p.run_id} for p in points]})
+
+
 ENDPOINTS = [
     Endpoint("GET", "/metrics/get-history", get_metric_history, "run:read"),
     Endpoint("GET", "/metrics/get-history-bulk-interval", get_metric_history_bulk_interval, "run:read"),
 ]
+
+# Served under `/ajax-api/2.0/mlflow` only, as the reference does.
+AJAX_ENDPOINTS = [Endpoint("GET", "/metrics/get-history-bulk", get_metric_history_bulk, "run:read")]

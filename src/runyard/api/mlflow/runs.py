@@ -1,4 +1,5 @@
-"""Run endpoints: create, get, update, delete, restore, search, tags, params, metrics, inputs, outputs."""
+"""Run endpoints: create, get, update, delete, restore, search, tags, params, metrics, inputs, outputs,
+and the legacy log-model."""
 
 from __future__ import annotations
 
@@ -180,6 +181,15 @@ def _reference_log_batch(body: bytes) -> ingest.Batch:
     )
 
 
+async def log_model(request: Request) -> Response:
+    """The MLflow 2.x `runs/log-model`: records the model in the run's `mlflow.log-model.history` tag."""
+    body = await parse_json_body(request, m.LogModel)
+    run_id = _run_id(body)
+    model_json = require_value(body.model_json, "model_json")
+    await in_context(request, services(request).runs.record_logged_model, run_id, model_json)
+    return ok()
+
+
 async def log_inputs(request: Request) -> Response:
     body = await parse_json_body(request, m.LogInputs)
     datasets = [
@@ -234,6 +244,7 @@ ENDPOINTS = [
     Endpoint("POST", "/runs/log-parameter", log_param, "run:write"),
     Endpoint("POST", "/runs/log-metric", log_metric, "run:write"),
     Endpoint("POST", "/runs/log-batch", log_batch, "run:write"),
+    Endpoint("POST", "/runs/log-model", log_model, "run:write"),
     Endpoint("POST", "/runs/log-inputs", log_inputs, "run:write"),
     Endpoint("POST", "/runs/outputs", log_outputs, "run:write"),
     Endpoint("POST", "/runs/search", search_runs, "experiment:list"),
