@@ -14,6 +14,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import BaseRoute
 
+from runyard.api import mlflow_ui
 from runyard.api.errors import HANDLERS
 from runyard.api.mlflow import (
     artifacts,
@@ -35,6 +36,11 @@ log = logging.getLogger("runyard")
 
 
 def routes() -> list[BaseRoute]:
+    api = api_routes()
+    return [*api, *mlflow_ui.mounted(api, mlflow_ui.locate_build())]
+
+
+def api_routes() -> list[BaseRoute]:
     return [
         *server_info.PROBE_ROUTES,
         *mount(
