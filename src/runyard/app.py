@@ -41,6 +41,8 @@ def routes() -> list[BaseRoute]:
 
 
 def api_routes() -> list[BaseRoute]:
+    """Everything but the MLflow UI's own files. Routes the UI calls (`ajax-api/...`, `graphql`,
+    `get-artifact`) belong here: they are also mounted below the UI's prefix when it has one."""
     return [
         *server_info.PROBE_ROUTES,
         *mount(
