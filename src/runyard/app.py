@@ -14,6 +14,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import BaseRoute
 
+from runyard.api import mlflow_ui
 from runyard.api.errors import HANDLERS
 from runyard.api.graphql import endpoint as graphql
 from runyard.api.mlflow import (
@@ -38,6 +39,13 @@ log = logging.getLogger("runyard")
 
 
 def routes() -> list[BaseRoute]:
+    api = api_routes()
+    return [*api, *mlflow_ui.mounted(api, mlflow_ui.locate_build())]
+
+
+def api_routes() -> list[BaseRoute]:
+    """Everything but the MLflow UI's own files. Routes the UI calls (`ajax-api/...`, `graphql`,
+    `get-artifact`) belong here: they are also mounted below the UI's prefix when it has one."""
     return [
         *server_info.PROBE_ROUTES,
         *mount(

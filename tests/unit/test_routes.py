@@ -2,16 +2,39 @@
 
 from __future__ import annotations
 
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Mount, Route
 
 from runyard.app import routes
 
 
+def served_routes(table: list[BaseRoute]) -> list[Route]:
+    """Every route, those inside mounts (the MLflow UI below a prefix) included."""
+    out: list[Route] = []
+    for r in table:
+        if isinstance(r, Mount):
+            out += served_routes(list(r.routes))
+        elif isinstance(r, Route):
+            out.append(r)
+    return out
+
+
 def test_every_route_declares_an_access_rule() -> None:
-    served = [r for r in routes() if isinstance(r, Route)]
+    served = served_routes(routes())
     assert len(served) > 40
     missing = [r.path for r in served if not getattr(r, "access", None)]
     assert missing == []
+
+
+def test_the_mlflow_ui_routes_are_public_wherever_they_are_mounted() -> None:
+    from runyard.api import mlflow_ui
+    from runyard.app import api_routes
+
+    for prefix in ("", "/mlflow"):
+        table = mlflow_ui.mounted(api_routes(), mlflow_ui.locate_build(), prefix=prefix)
+        served = served_routes(table)
+        assert not [r.path for r in served if not getattr(r, "access", None)]
+        ui = {r.path: getattr(r, "access", None) for r in served if r.name.startswith("mlflow-ui:")}
+        assert ui == {"/": "public", "/static-files/{path:path}": "public"}
 
 
 def test_every_mlflow_route_is_served_under_both_prefixes() -> None:

@@ -33,7 +33,10 @@ from runyard.api.http import error_response
 from runyard.domain.errors import PERMISSION_DENIED, MlflowError, invalid
 
 # The cookie the web UI's login (to come) sets, and the double-submit CSRF pair every
-# state-changing request that carries it must present.
+# state-changing request that carries it must present. (MLflow's UI, served on the same origin,
+# sends the session cookie too but cannot read `runyard_csrf`; its fetch wrapper turns every cookie
+# named `mlflow-request-header-<Name>` into a `<Name>` request header, so a login that also sets
+# `mlflow-request-header-X-CSRF-Token` keeps that UI's writes working.)
 SESSION_COOKIE = "runyard_session"
 CSRF_COOKIE = "runyard_csrf"
 CSRF_HEADER = "X-CSRF-Token"
