@@ -16,7 +16,7 @@ from starlette.routing import BaseRoute
 
 from runyard.api import mlflow_ui
 from runyard.api.errors import HANDLERS
-from runyard.api.graphql import endpoint as graphql
+from runyard.api.graphql import routes as graphql
 from runyard.api.mlflow import (
     artifacts,
     experiments,
@@ -66,7 +66,7 @@ def api_routes() -> list[BaseRoute]:
         *mount_at_root(ui_artifacts.ROOT_ENDPOINTS),
         *mount([*server_info.ENDPOINTS, *workspaces.ENDPOINTS]),
         *mount(artifacts.ENDPOINTS, service="mlflow-artifacts"),
-        *graphql.ROUTES,
+        *mount_at_root(graphql.ENDPOINTS),
         # Only where the reference serves them: the web UI's `ajax-api` prefix.
         *mount([*ui_support.ASSISTANT_ENDPOINTS, *ui_support.GATEWAY_ENDPOINTS], prefixes=("ajax-api",)),
     ]

@@ -10,8 +10,9 @@ import pytest
 from graphql import parse
 from starlette.applications import Starlette
 
-from runyard.api.graphql import endpoint, limits
+from runyard.api.graphql import endpoint, limits, routes
 from runyard.api.graphql.endpoint import parse_request, run
+from runyard.api.routing import mount_at_root
 
 
 def error(query: str) -> str | None:
@@ -90,7 +91,7 @@ def test_at_most_max_concurrent_requests_execute_at_once(monkeypatch: pytest.Mon
         return {"data": None, "errors": None}
 
     monkeypatch.setattr(endpoint, "in_context", fake_in_context)
-    app = Starlette(routes=endpoint.ROUTES)
+    app = Starlette(routes=mount_at_root(routes.ENDPOINTS))
     app.state.services = None
 
     async def main() -> list[int]:

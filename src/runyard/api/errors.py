@@ -8,18 +8,13 @@ from __future__ import annotations
 
 import errno
 import logging
-import sqlite3
 
-import psycopg
-from sqlalchemy.exc import DBAPIError
-from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
 from runyard.api.http import JSONResponse, error_response
 from runyard.domain.errors import ENDPOINT_NOT_FOUND, INTERNAL_ERROR, MlflowError, TryAgain
-from runyard.store.group_commit import GroupCommitFailed
 from runyard.store.transient import transient_reason
 
 log = logging.getLogger("runyard.api")
@@ -65,18 +60,13 @@ def try_again(exc: BaseException) -> TryAgain | None:
     return TryAgain(f"The server could not process the request now ({reason}); nothing was written: try again.")
 
 
-async def database_error(request: Request, exc: Exception) -> Response:
-    """A failure of the store: 429 if it is transient (see `try_again`), else an internal error."""
+async def unexpected_error(request: Request, exc: Exception) -> Response:
+    """Anything not raised as an MLflow error: 429 if it is a transient store failure (see `try_again`;
+    the store's exceptions come from two drivers and SQLAlchemy, wrapped or not, so they are told apart
+    by `transient_reason` rather than by handler type), else an internal error."""
     retry = try_again(exc)
     if retry is not None:
         log.warning("%s %s: %s", request.method, request.url.path, retry.message)
-        return error_response(retry)
-    return await unexpected_error(request, exc)
-
-
-async def unexpected_error(request: Request, exc: Exception) -> Response:
-    retry = try_again(exc)
-    if retry is not None:
         return error_response(retry)
     if isinstance(exc, OSError) and exc.errno == errno.ENAMETOOLONG:
         # A backstop: the artifact backends refuse such paths up front (see `LocalArtifactBackend`).
@@ -89,11 +79,6 @@ async def unexpected_error(request: Request, exc: Exception) -> Response:
 
 HANDLERS = {
     MlflowError: mlflow_error,
-    DBAPIError: database_error,
-    SQLAlchemyTimeoutError: database_error,
-    sqlite3.Error: database_error,
-    psycopg.Error: database_error,
-    GroupCommitFailed: database_error,
     HTTPException: http_error,
     ClientDisconnect: client_gone,
     Exception: unexpected_error,

@@ -15,7 +15,6 @@ them at once must not take every thread of the pool.
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
 import weakref
 from typing import Any
@@ -24,13 +23,11 @@ import orjson
 from graphql import ExecutionResult, GraphQLError, execute_sync, parse, validate
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
 from runyard.api.graphql import limits
 from runyard.api.graphql.resolvers import SCHEMA, Resolution
-from runyard.api.http import check_json_nul, check_request_strings, ok, read_body
-from runyard.api.routing import Endpoint, in_context, services
-from runyard.api.security import require_json_body
+from runyard.api.http import check_json_nul, ok, read_body
+from runyard.api.routing import in_context, services
 from runyard.domain.errors import MlflowError, invalid
 from runyard.domain.validation import invalid_value_message, missing_value_message
 from runyard.services.container import Services
@@ -156,30 +153,3 @@ async def graphql(request: Request) -> Response:
     async with _slots():
         answer = await in_context(request, run, services(request), parsed)
     return ok(answer)
-
-
-def root_routes(endpoints: list[Endpoint]) -> list[Route]:
-    """Routes for endpoints served at their own path, outside the `/api/<version>/` tree, behind the
-    input rules every mounted endpoint has (no NUL in the query string or path, JSON bodies only)."""
-    routes = []
-    for e in endpoints:
-        routes.append(Route(e.path, _checked(e), methods=[e.method], name=f"root:{e.path}:{e.method}"))
-        routes[-1].access = e.access  # type: ignore[attr-defined]
-    return routes
-
-
-def _checked(e: Endpoint) -> Any:
-    @functools.wraps(e.handler)
-    async def endpoint(request: Request) -> Response:
-        check_request_strings(request)
-        if e.json_body:
-            require_json_body(request)
-        return await e.handler(request)
-
-    endpoint.requires_json_body = e.json_body  # type: ignore[attr-defined]
-    return endpoint
-
-
-# Reads only; each resolver's service call applies the rules of the REST read it mirrors.
-ENDPOINTS = [Endpoint("POST", "/graphql", graphql, "experiment:read")]
-ROUTES = root_routes(ENDPOINTS)
