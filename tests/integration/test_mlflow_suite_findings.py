@@ -1,6 +1,6 @@
 """What MLflow's own live-server suite (`tests/tracking/test_rest_tracking.py`) found against
-Runyard, fixed and pinned here: the sampled history's points, and the GraphQL fields
-`mlflowListArtifacts` and `mlflowSearchDatasets`.
+Runyard, fixed and pinned here: the sampled history's points, the GraphQL fields
+`mlflowListArtifacts` and `mlflowSearchDatasets`, and paths with repeated leading slashes.
 
 The expected values are what `mlflow server` 3.17.2 (SQLite store) answered for the same calls.
 """
@@ -129,3 +129,16 @@ def test_graphql_search_datasets(http: httpx.Client, unique: str) -> None:
         "data": {"mlflowSearchDatasets": None},
         "errors": ["SearchDatasets request must specify at least one experiment_id."],
     }
+
+
+def test_repeated_leading_slashes_read_as_one(tracking: ServerProcess, unique: str) -> None:
+    """MLflow's suite calls `{tracking_uri}//model-versions/get-artifact`: `mlflow server` 3.17.2
+    serves a path with repeated leading slashes as if it had one."""
+    with httpx.Client(timeout=60) as http:
+        resp = http.get(
+            f"{tracking.url}//model-versions/get-artifact", params={"name": "model", "version": 1, "path": "../x"}
+        )
+        assert resp.status_code == 400 and resp.json()["error_code"] == "INVALID_PARAMETER_VALUE"
+        created = http.post(f"{tracking.url}///api/2.0/mlflow/experiments/create", json={"name": f"slashes-{unique}"})
+        assert created.status_code == 200 and created.json()["experiment_id"]
+        assert http.get(f"{tracking.url}//health").text == "OK"
