@@ -25,6 +25,9 @@ os.environ.setdefault("GIT_PYTHON_REFRESH", "quiet")
 
 POSTGRES_ADMIN_URL = os.environ.get("RUNYARD_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 REQUIRE_POSTGRES = os.environ.get("RUNYARD_REQUIRE_POSTGRES") == "1"
+# A query string as (name, value) pairs, names repeated as needed, typed as httpx's `params` takes a
+# list of them (its value union exactly: a list is invariant, so `list[tuple[str, str]]` is refused).
+QueryPairs = list[tuple[str, str | int | float | bool | None]]
 # `mlflow server`'s variables that `runyard server` also reads: a test server must not inherit them.
 MLFLOW_SERVER_VARS = frozenset(
     {
