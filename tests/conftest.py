@@ -11,7 +11,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -139,7 +139,7 @@ def _admin_url_for(database: str) -> str:
 
 
 @pytest.fixture(scope="session")
-def postgres_database_factory() -> Iterator[object]:
+def postgres_database_factory() -> Iterator[Callable[[], str]]:
     """Creates fresh PostgreSQL databases for this test session and drops them at the end."""
     import psycopg
 
@@ -162,10 +162,11 @@ def postgres_database_factory() -> Iterator[object]:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def make_store_uri(backend: str, tmp: Path, pg_factory: object) -> str | None:
+def make_store_uri(backend: str, tmp: Path, pg_factory: Callable[[], str] | None) -> str | None:
     if backend == "sqlite":
         return None
-    return pg_factory()  # type: ignore[operator,no-any-return]
+    assert pg_factory is not None, "the postgres backend needs postgres_database_factory"
+    return pg_factory()
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgres"])
@@ -198,7 +199,7 @@ def tracking(server: ServerProcess, monkeypatch: pytest.MonkeyPatch) -> Iterator
     yield server
     while mlflow.active_run() is not None:
         mlflow.end_run()
-    mlflow.set_tracking_uri(None)  # type: ignore[arg-type]
+    mlflow.set_tracking_uri(None)  # type: ignore[arg-type]  # mlflow unsets the URI on None; its hint leaves None out
 
 
 @pytest.fixture

@@ -143,7 +143,7 @@ def logged(server: ServerProcess, tmp_path_factory: pytest.TempPathFactory) -> I
         with mlflow.start_run():
             mlflow.log_input(train, context="other")
     finally:
-        mlflow.set_tracking_uri(None)  # type: ignore[arg-type]
+        mlflow.set_tracking_uri(None)  # type: ignore[arg-type]  # mlflow unsets the URI on None; its hint leaves None out
     other = f"ui-other-{suffix}"
     headers = {"X-MLFLOW-WORKSPACE": other}
     with httpx.Client(base_url=server.url) as http:
@@ -427,7 +427,7 @@ def test_upload_artifact(logged: Logged, tmp_path: Path) -> None:
     try:
         out = MlflowClient().download_artifacts(rid, "up/hello.txt", str(tmp_path))
     finally:
-        mlflow.set_tracking_uri(None)  # type: ignore[arg-type]
+        mlflow.set_tracking_uri(None)  # type: ignore[arg-type]  # mlflow unsets the URI on None; its hint leaves None out
     assert Path(out).read_bytes() == b"again"
 
 
@@ -520,7 +520,7 @@ def _digests(logged: Logged) -> tuple[str, str]:
     try:
         run = MlflowClient().get_run(logged.run_id)
     finally:
-        mlflow.set_tracking_uri(None)  # type: ignore[arg-type]
+        mlflow.set_tracking_uri(None)  # type: ignore[arg-type]  # mlflow unsets the URI on None; its hint leaves None out
     assert run.inputs is not None
     digests = {d.dataset.name: d.dataset.digest for d in run.inputs.dataset_inputs}
     return digests["train-ds"], digests["eval-ds"]
@@ -608,5 +608,5 @@ def test_legacy_log_model_through_the_real_client(logged: Logged) -> None:
         client._tracking_client.store.record_logged_model(run.info.run_id, model)
         tag = client.get_run(run.info.run_id).data.tags[HISTORY]
     finally:
-        mlflow.set_tracking_uri(None)  # type: ignore[arg-type]
+        mlflow.set_tracking_uri(None)  # type: ignore[arg-type]  # mlflow unsets the URI on None; its hint leaves None out
     assert tag == json.dumps([model.get_tags_dict()] * 2)

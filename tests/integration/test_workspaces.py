@@ -14,6 +14,7 @@ import mlflow.pyfunc
 import pytest
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
+from mlflow.pyfunc.model import PythonModel
 
 from tests.conftest import ServerProcess
 
@@ -276,7 +277,7 @@ def test_cli_administration(tmp_path: Path) -> None:
     assert "research" not in runyard("list").stdout
 
 
-class _Doubler(mlflow.pyfunc.PythonModel):  # type: ignore[misc,name-defined]
+class _Doubler(PythonModel):
     def predict(self, context: object, model_input: list[float], params: object = None) -> list[float]:
         return [2 * x for x in model_input]
 
