@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import math
+from typing import Any
 
 import httpx
 from mlflow import MlflowClient
@@ -24,7 +25,8 @@ def _run_with_points(unique: str, n: int, key: str = "loss") -> str:
                 for i in range(start, min(n, start + 1000))
             ],
         )
-    return run.info.run_id
+    run_id: str = run.info.run_id  # RunInfo.run_id is a property subclass, which mypy reads as Any
+    return run_id
 
 
 def test_history_is_complete_and_ordered(tracking: object, unique: str) -> None:
@@ -41,11 +43,11 @@ def test_history_is_complete_and_ordered(tracking: object, unique: str) -> None:
 
 def test_history_pages_over_http(tracking: ServerProcess, unique: str) -> None:
     rid = _run_with_points(unique, 250)
-    seen = []
+    seen: list[int] = []
     token = None
     with httpx.Client(base_url=tracking.url) as http:
         while True:
-            params = {"run_id": rid, "metric_key": "loss", "max_results": 100}
+            params: dict[str, str | int] = {"run_id": rid, "metric_key": "loss", "max_results": 100}
             if token:
                 params["page_token"] = token
             body = http.get("/api/2.0/mlflow/metrics/get-history", params=params).json()
@@ -58,10 +60,10 @@ def test_history_pages_over_http(tracking: ServerProcess, unique: str) -> None:
         assert missing_key.status_code == 200 and missing_key.json() == {}
 
 
-def _history_pages(http: httpx.Client, rid: str, key: str, size: int, token: str | None = None) -> list[dict]:
-    got: list[dict] = []
+def _history_pages(http: httpx.Client, rid: str, key: str, size: int, token: str | None = None) -> list[dict[str, Any]]:
+    got: list[dict[str, Any]] = []
     while True:
-        params: dict[str, object] = {"run_id": rid, "metric_key": key, "max_results": size}
+        params: dict[str, str | int] = {"run_id": rid, "metric_key": key, "max_results": size}
         if token:
             params["page_token"] = token
         response = http.get("/api/2.0/mlflow/metrics/get-history", params=params)

@@ -285,7 +285,9 @@ def test_the_client_logs_a_dataset_without_name_or_digest(tracking: ServerProces
     run = client.create_run(experiment)
     dataset = Dataset(name="", digest="", source_type="local", source="s")
     client.log_inputs(run.info.run_id, [DatasetInput(dataset, [InputTag("mlflow.data.context", "train")])])
-    got = client.get_run(run.info.run_id).inputs.dataset_inputs
+    inputs = client.get_run(run.info.run_id).inputs
+    assert inputs is not None
+    got = inputs.dataset_inputs
     assert [(d.dataset.name, d.dataset.digest, d.dataset.source) for d in got] == [("", "", "s")]
 
 
@@ -403,13 +405,13 @@ def test_experiment_names_missing_null_or_empty(http: httpx.Client, experiment_i
     for params in ({}, {"experiment_name": ""}):
         resp = http.get(f"{API}/experiments/get-by-name", params=params)
         assert_error(resp, 400, "INVALID_PARAMETER_VALUE", missing("experiment_name"))
-    for body in (
+    for update in (
         {"experiment_id": experiment_id},
         {"experiment_id": experiment_id, "new_name": None},
         {"experiment_id": experiment_id, "new_name": ""},
     ):
         assert_error(
-            http.post(f"{API}/experiments/update", json=body), 400, "INVALID_PARAMETER_VALUE", missing("new_name")
+            http.post(f"{API}/experiments/update", json=update), 400, "INVALID_PARAMETER_VALUE", missing("new_name")
         )
     for key in ("", None):
         resp = http.post(

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from importlib import metadata
 from pathlib import Path
 
 import pytest
@@ -172,8 +173,6 @@ def test_below_a_prefix_the_ui_and_the_api_it_calls_move_together(build: Path) -
 
 
 def test_the_build_is_found_through_the_distribution_metadata() -> None:
-    from importlib import metadata
-
     found = mlflow_ui.locate_build()
     assert found is not None and (found / "index.html").is_file()
     expected = Path(str(metadata.distribution("mlflow").locate_file("mlflow/server/js/build")))
@@ -188,7 +187,7 @@ def test_a_distribution_without_a_built_ui_counts_as_not_installed(
         def locate_file(self, path: str) -> Path:
             return tmp_path / path
 
-    monkeypatch.setattr(mlflow_ui.metadata, "distribution", lambda name: SourceCheckout())
+    monkeypatch.setattr(metadata, "distribution", lambda name: SourceCheckout())
     assert mlflow_ui.locate_build() is None
 
 
