@@ -469,3 +469,32 @@ def test_an_artifact_location_outside_the_root_is_a_clear_bad_parameter(
     assert body["message"].startswith(f"artifact_location '{location}' is not allowed"), body
     assert "relative paths" in body["message"], body
     assert http.get(f"{API}/experiments/get-by-name", params={"experiment_name": f"loc-{unique}"}).status_code == 404
+
+
+def test_error_bodies_carry_the_reference_classification(http: httpx.Client, experiment_id: str) -> None:
+    """mlflow 3.x servers add `sqlstate` and `error_class` to every error body, derived from the code;
+    bodies observed on the reference with the same requests."""
+    unknown = http.get(f"{API}/experiments/get", params={"experiment_id": "999999999"})
+    assert unknown.status_code == 404
+    assert unknown.json() == {
+        "error_code": "RESOURCE_DOES_NOT_EXIST",
+        "message": "No Experiment with id=999999999 exists",
+        "sqlstate": "KAM00",
+        "error_class": "RESOURCE_NOT_FOUND",
+    }
+    no_run = http.post(f"{API}/runs/log-parameter", json={"key": "k", "value": "v"}, headers=JSON)
+    assert no_run.status_code == 400
+    assert no_run.json() == {
+        "error_code": "INVALID_PARAMETER_VALUE",
+        "message": missing("run_id"),
+        "sqlstate": "KAM00",
+        "error_class": "INVALID_PARAMETER_VALUE",
+    }
+    name = http.get(f"{API}/experiments/get", params={"experiment_id": experiment_id}).json()["experiment"]["name"]
+    taken = http.post(f"{API}/experiments/create", json={"name": name})
+    assert taken.status_code == 400
+    assert {k: taken.json()[k] for k in ("error_code", "sqlstate", "error_class")} == {
+        "error_code": "RESOURCE_ALREADY_EXISTS",
+        "sqlstate": "KAM00",
+        "error_class": "RESOURCE_ALREADY_EXISTS",
+    }

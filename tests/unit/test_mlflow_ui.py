@@ -134,6 +134,8 @@ def test_a_missing_file_is_an_mlflow_shaped_404_with_nosniff(client: TestClient)
     assert response.json() == {
         "error_code": "ENDPOINT_NOT_FOUND",
         "message": "No file /static-files/static/js/missing.0a1b2c3d.js",
+        "sqlstate": "KAM00",
+        "error_class": "RESOURCE_NOT_FOUND",
     }
     assert response.headers["x-content-type-options"] == "nosniff"
 
