@@ -151,8 +151,11 @@ def test_sampled_history(tracking: ServerProcess, unique: str) -> None:
         assert bad.status_code == 400 and bad.json()["error_code"] == "INVALID_PARAMETER_VALUE"
         too_many = http.get(url, params={"run_ids": runs[0], "metric_key": "loss", "max_results": 2501})
         assert too_many.status_code == 400
+        # As the reference: runs that do not exist contribute nothing (a known run's points still come).
         unknown = http.get(url, params={"run_ids": "f" * 32, "metric_key": "loss"})
-        assert unknown.status_code == 404
+        assert unknown.status_code == 200 and unknown.json() == {}
+        mixed = http.get(url, params=[("run_ids", "f" * 32), ("run_ids", runs[0]), ("metric_key", "loss")])
+        assert mixed.status_code == 200 and {p["run_id"] for p in mixed.json()["metrics"]} == {runs[0]}
 
 
 def test_sampled_history_when_points_share_steps(tracking: ServerProcess, unique: str) -> None:

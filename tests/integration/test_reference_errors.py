@@ -498,3 +498,30 @@ def test_error_bodies_carry_the_reference_classification(http: httpx.Client, exp
         "sqlstate": "KAM00",
         "error_class": "RESOURCE_ALREADY_EXISTS",
     }
+
+
+def test_the_history_of_a_run_that_does_not_exist_is_empty(
+    http: httpx.Client, tracking: ServerProcess, unique: str
+) -> None:
+    """As the reference: `get-history` and `get-history-bulk-interval` answer 200 `{}` for a run id
+    that names no run (here, also one of another workspace: the two are not told apart)."""
+    import mlflow
+    from mlflow import MlflowClient
+
+    workspace = f"hist-{unique}"
+    mlflow.create_workspace(workspace)
+    try:
+        mlflow.set_workspace(workspace)
+        client = MlflowClient()
+        foreign = client.create_run(client.create_experiment("elsewhere")).info.run_id
+        client.log_metric(foreign, "k", 1.0, step=0)
+    finally:
+        mlflow.set_workspace(None)
+    for run_id in ("f" * 32, foreign):
+        history = http.get(f"{API}/metrics/get-history", params={"run_id": run_id, "metric_key": "k"})
+        assert history.status_code == 200 and history.json() == {}, history.text
+        sampled = http.get(
+            "/ajax-api/2.0/mlflow/metrics/get-history-bulk-interval", params={"run_ids": run_id, "metric_key": "k"}
+        )
+        assert sampled.status_code == 200 and sampled.json() == {}, sampled.text
+    assert MlflowClient().get_metric_history("f" * 32, "k") == []
