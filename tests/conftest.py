@@ -11,7 +11,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,6 +25,9 @@ os.environ.setdefault("GIT_PYTHON_REFRESH", "quiet")
 
 POSTGRES_ADMIN_URL = os.environ.get("RUNYARD_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 REQUIRE_POSTGRES = os.environ.get("RUNYARD_REQUIRE_POSTGRES") == "1"
+# A query string as (name, value) pairs, names repeated as needed, typed as httpx's `params` takes a
+# list of them (its value union exactly: a list is invariant, so `list[tuple[str, str]]` is refused).
+QueryPairs = list[tuple[str, str | int | float | bool | None]]
 # `mlflow server`'s variables that `runyard server` also reads: a test server must not inherit them.
 MLFLOW_SERVER_VARS = frozenset(
     {
@@ -136,7 +139,7 @@ def _admin_url_for(database: str) -> str:
 
 
 @pytest.fixture(scope="session")
-def postgres_database_factory() -> Iterator[object]:
+def postgres_database_factory() -> Iterator[Callable[[], str]]:
     """Creates fresh PostgreSQL databases for this test session and drops them at the end."""
     import psycopg
 
@@ -159,10 +162,11 @@ def postgres_database_factory() -> Iterator[object]:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def make_store_uri(backend: str, tmp: Path, pg_factory: object) -> str | None:
+def make_store_uri(backend: str, tmp: Path, pg_factory: Callable[[], str] | None) -> str | None:
     if backend == "sqlite":
         return None
-    return pg_factory()  # type: ignore[operator,no-any-return]
+    assert pg_factory is not None, "the postgres backend needs postgres_database_factory"
+    return pg_factory()
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgres"])
@@ -195,7 +199,7 @@ def tracking(server: ServerProcess, monkeypatch: pytest.MonkeyPatch) -> Iterator
     yield server
     while mlflow.active_run() is not None:
         mlflow.end_run()
-    mlflow.set_tracking_uri(None)  # type: ignore[arg-type]
+    mlflow.set_tracking_uri(None)  # type: ignore[arg-type]  # mlflow unsets the URI on None; its hint leaves None out
 
 
 @pytest.fixture

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+from typing_extensions import Self
+
 ENV_PREFIX = "RUNYARD_"
 
 # SQLite's memory per server process: a page cache per connection (MiB) and a read-only mapping of
@@ -127,7 +129,7 @@ class Settings:
         return env
 
     @classmethod
-    def from_env(cls, environ: typing.Mapping[str, str] | None = None) -> Settings:
+    def from_env(cls, environ: typing.Mapping[str, str] | None = None) -> Self:
         """Settings from `RUNYARD_*` variables; an unset or empty variable leaves the default."""
         env = os.environ if environ is None else environ
         hints = typing.get_type_hints(cls)

@@ -31,7 +31,7 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.server import ServerState
 
 from runyard.config import Settings
-from runyard.domain.errors import RETRY_AFTER_SECONDS, TEMPORARILY_UNAVAILABLE
+from runyard.domain.errors import RETRY_AFTER_SECONDS, TEMPORARILY_UNAVAILABLE, error_body
 
 
 class _CoalescingTransport:
@@ -100,7 +100,7 @@ class ConnectionLimits:
 
 
 def _error_reply(status: bytes, error_code: str, message: str, retry_after: int | None = None) -> bytes:
-    body = orjson.dumps({"error_code": error_code, "message": message})
+    body = orjson.dumps(error_body(error_code, message))
     return b"".join(
         [
             b"HTTP/1.1 " + status + b"\r\n",

@@ -86,7 +86,7 @@ def test_the_mlflow_ui_works_in_a_browser(ui_server: ServerProcess, monkeypatch:
     try:
         seeded = seed(ui_server.url)
     finally:
-        mlflow.set_tracking_uri(None)  # type: ignore[arg-type]
+        mlflow.set_tracking_uri(None)  # type: ignore[arg-type]  # mlflow unsets the URI on None; its hint leaves None out
     with browser_page() as page:
         observed = visit(page, ui_server.url, seeded)
 

@@ -164,6 +164,8 @@ def test_a_path_naming_another_workspace_gets_the_reference_message(
                 "error_code": "INVALID_PARAMETER_VALUE",
                 "message": f"Artifact path targets workspace '{owner}' but the workspace specified in the request "
                 "is 'default'.",
+                "sqlstate": "KAM00",
+                "error_class": "INVALID_PARAMETER_VALUE",
             }, call
         # A `workspaces/<name>` folder naming no workspace is an ordinary folder of the caller's namespace.
         assert http.put(f"{ART}/workspaces/not-a-workspace-{unique}/f.txt", content=b"mine").status_code == 200

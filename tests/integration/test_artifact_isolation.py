@@ -232,7 +232,7 @@ def test_old_layout_is_moved_and_its_artifacts_still_download(tmp_path: Path, mo
             assert http.get(ART, params={"path": ".workspaces"}).json() == {}
     finally:
         mlflow.set_workspace(None)
-        mlflow.set_tracking_uri(None)  # type: ignore[arg-type]
+        mlflow.set_tracking_uri(None)  # type: ignore[arg-type]  # mlflow unsets the URI on None; its hint leaves None out
         assert srv.stop() == 0
     assert not (artifacts / ".workspaces").exists()
     assert sorted(p.name for p in (artifacts / "workspaces").iterdir()) == ["default", "team"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import mlflow
 import pytest
 from mlflow import MlflowClient
-from mlflow.entities import ViewType
+from mlflow.entities import Experiment, ViewType
 from mlflow.exceptions import MlflowException
 
 
@@ -14,7 +14,9 @@ def test_default_experiment_exists(tracking: object) -> None:
     assert exp.name == "Default"
     assert exp.lifecycle_stage == "active"
     assert exp.artifact_location == "mlflow-artifacts:/0"
-    assert MlflowClient().get_experiment_by_name("Default").experiment_id == "0"
+    default = MlflowClient().get_experiment_by_name("Default")
+    assert default is not None
+    assert default.experiment_id == "0"
 
 
 def test_set_experiment_creates_then_reuses(tracking: object, unique: str) -> None:
@@ -31,6 +33,7 @@ def test_create_with_tags_rename_and_tag_changes(tracking: object, unique: str) 
     exp_id = client.create_experiment(f"exp-{unique}", tags={"team": "ml", "k": "v"})
     exp = client.get_experiment(exp_id)
     assert exp.tags == {"team": "ml", "k": "v"}
+    assert exp.creation_time is not None and exp.last_update_time is not None
     assert exp.creation_time > 0 and exp.last_update_time >= exp.creation_time
 
     client.set_experiment_tag(exp_id, "team", "research")
@@ -106,7 +109,12 @@ def test_search_experiments_filter_order_and_pages(tracking: object, unique: str
 
     # Default order: newest first, ties broken by id.
     default_order = client.search_experiments(filter_string=f"tags.grp = '{unique}'")
-    expected = sorted(default_order, key=lambda e: (-e.creation_time, int(e.experiment_id)))
+
+    def newest_first(e: Experiment) -> tuple[int, int]:
+        assert e.creation_time is not None
+        return -e.creation_time, int(e.experiment_id)
+
+    expected = sorted(default_order, key=newest_first)
     assert [e.experiment_id for e in default_order] == [e.experiment_id for e in expected]
     assert sorted(e.experiment_id for e in default_order) == sorted(ids)
 

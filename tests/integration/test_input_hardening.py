@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import ServerProcess
+from tests.conftest import QueryPairs, ServerProcess
 
 API = "/api/2.0/mlflow"
 WS_API = "/api/3.0/mlflow/workspaces"
@@ -190,7 +190,7 @@ def test_order_by_and_filter_sizes_are_capped(http: httpx.Client, objects: dict[
     lm_order = [{"field_name": f"metrics.k{i}"} for i in range(17)]
     assert_invalid(post(http, f"{API}/logged-models/search", {"experiment_ids": [exp], "order_by": lm_order}), "16")
     assert_invalid(post(http, f"{API}/experiments/search", {"order_by": ["name"] * 17}), "at most 16")
-    params = [("order_by", "name")] * 17
+    params: QueryPairs = [("order_by", "name")] * 17
     assert_invalid(http.get(f"{API}/registered-models/search", params=params), "at most 16")
     assert_invalid(http.get(f"{API}/model-versions/search", params=params), "at most 16")
 

@@ -11,13 +11,14 @@ from typing import Any
 
 import httpx
 import mlflow
-import mlflow.data
 import mlflow.pyfunc
 import pandas as pd
 import pytest
 from mlflow import MlflowClient
+from mlflow.data.pandas_dataset import from_pandas
 from mlflow.entities import LoggedModelStatus
 from mlflow.exceptions import MlflowException
+from mlflow.pyfunc.model import PythonModel
 from sqlalchemy import insert
 
 import runyard.services.runs
@@ -37,7 +38,7 @@ linked_metrics = pytest.mark.skipif(
 )
 
 
-class AddN(mlflow.pyfunc.PythonModel):  # type: ignore[misc]
+class AddN(PythonModel):
     """A tiny model: adds `n` to every input value."""
 
     def __init__(self, n: int) -> None:
@@ -217,17 +218,20 @@ def test_metrics_logged_with_model_id(tracking: ServerProcess, unique: str) -> N
             mlflow.log_metric("score", score, model_id=model.model_id)
         mlflow.log_metric("score", 0.95, step=1, model_id=models[2].model_id)  # latest point wins the sort
         mlflow.log_metrics({"acc": 0.5, "f1": 0.4}, model_id=models[0].model_id)
-        eval_ds = mlflow.data.from_pandas(pd.DataFrame({"x": [1, 2]}), name="eval-set")
+        eval_ds = from_pandas(pd.DataFrame({"x": [1, 2]}), name="eval-set")
         mlflow.log_metric("acc", 0.8, model_id=models[1].model_id, dataset=eval_ds)
 
-    got = mlflow.get_logged_model(models[0].model_id)
-    by_key = {m.key: m for m in got.metrics}
+    got = mlflow.get_logged_model(models[0].model_id).metrics
+    assert got is not None
+    by_key = {m.key: m for m in got}
     assert set(by_key) == {"score", "acc", "f1"}
     assert by_key["score"].value == 0.7 and by_key["score"].run_id == run.info.run_id
     assert by_key["score"].model_id == models[0].model_id
     scored = mlflow.get_logged_model(models[2].model_id).metrics
+    assert scored is not None
     assert sorted((m.step, m.value) for m in scored) == [(0, 0.2), (1, 0.95)]
     with_ds = mlflow.get_logged_model(models[1].model_id).metrics
+    assert with_ds is not None
     acc = next(m for m in with_ds if m.key == "acc")
     assert acc.dataset_name == "eval-set" and acc.dataset_digest == eval_ds.digest
 
@@ -310,6 +314,7 @@ def test_pyfunc_log_and_load_model(tracking: ServerProcess, unique: str, tmp_pat
     assert model.source_run_id == run_id and model.name == "model"
     assert model.params == {"n": "3"}
     outputs = MlflowClient().get_run(run_id).outputs
+    assert outputs is not None
     assert [o.model_id for o in outputs.model_outputs] == [info.model_id]
 
     assert mlflow.pyfunc.load_model(info.model_uri).predict([1, 2]) == [4, 5]

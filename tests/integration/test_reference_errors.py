@@ -285,7 +285,9 @@ def test_the_client_logs_a_dataset_without_name_or_digest(tracking: ServerProces
     run = client.create_run(experiment)
     dataset = Dataset(name="", digest="", source_type="local", source="s")
     client.log_inputs(run.info.run_id, [DatasetInput(dataset, [InputTag("mlflow.data.context", "train")])])
-    got = client.get_run(run.info.run_id).inputs.dataset_inputs
+    inputs = client.get_run(run.info.run_id).inputs
+    assert inputs is not None
+    got = inputs.dataset_inputs
     assert [(d.dataset.name, d.dataset.digest, d.dataset.source) for d in got] == [("", "", "s")]
 
 
@@ -403,13 +405,13 @@ def test_experiment_names_missing_null_or_empty(http: httpx.Client, experiment_i
     for params in ({}, {"experiment_name": ""}):
         resp = http.get(f"{API}/experiments/get-by-name", params=params)
         assert_error(resp, 400, "INVALID_PARAMETER_VALUE", missing("experiment_name"))
-    for body in (
+    for update in (
         {"experiment_id": experiment_id},
         {"experiment_id": experiment_id, "new_name": None},
         {"experiment_id": experiment_id, "new_name": ""},
     ):
         assert_error(
-            http.post(f"{API}/experiments/update", json=body), 400, "INVALID_PARAMETER_VALUE", missing("new_name")
+            http.post(f"{API}/experiments/update", json=update), 400, "INVALID_PARAMETER_VALUE", missing("new_name")
         )
     for key in ("", None):
         resp = http.post(
@@ -467,3 +469,59 @@ def test_an_artifact_location_outside_the_root_is_a_clear_bad_parameter(
     assert body["message"].startswith(f"artifact_location '{location}' is not allowed"), body
     assert "relative paths" in body["message"], body
     assert http.get(f"{API}/experiments/get-by-name", params={"experiment_name": f"loc-{unique}"}).status_code == 404
+
+
+def test_error_bodies_carry_the_reference_classification(http: httpx.Client, experiment_id: str) -> None:
+    """mlflow 3.x servers add `sqlstate` and `error_class` to every error body, derived from the code;
+    bodies observed on the reference with the same requests."""
+    unknown = http.get(f"{API}/experiments/get", params={"experiment_id": "999999999"})
+    assert unknown.status_code == 404
+    assert unknown.json() == {
+        "error_code": "RESOURCE_DOES_NOT_EXIST",
+        "message": "No Experiment with id=999999999 exists",
+        "sqlstate": "KAM00",
+        "error_class": "RESOURCE_NOT_FOUND",
+    }
+    no_run = http.post(f"{API}/runs/log-parameter", json={"key": "k", "value": "v"}, headers=JSON)
+    assert no_run.status_code == 400
+    assert no_run.json() == {
+        "error_code": "INVALID_PARAMETER_VALUE",
+        "message": missing("run_id"),
+        "sqlstate": "KAM00",
+        "error_class": "INVALID_PARAMETER_VALUE",
+    }
+    name = http.get(f"{API}/experiments/get", params={"experiment_id": experiment_id}).json()["experiment"]["name"]
+    taken = http.post(f"{API}/experiments/create", json={"name": name})
+    assert taken.status_code == 400
+    assert {k: taken.json()[k] for k in ("error_code", "sqlstate", "error_class")} == {
+        "error_code": "RESOURCE_ALREADY_EXISTS",
+        "sqlstate": "KAM00",
+        "error_class": "RESOURCE_ALREADY_EXISTS",
+    }
+
+
+def test_the_history_of_a_run_that_does_not_exist_is_empty(
+    http: httpx.Client, tracking: ServerProcess, unique: str
+) -> None:
+    """As the reference: `get-history` and `get-history-bulk-interval` answer 200 `{}` for a run id
+    that names no run (here, also one of another workspace: the two are not told apart)."""
+    import mlflow
+    from mlflow import MlflowClient
+
+    workspace = f"hist-{unique}"
+    mlflow.create_workspace(workspace)
+    try:
+        mlflow.set_workspace(workspace)
+        client = MlflowClient()
+        foreign = client.create_run(client.create_experiment("elsewhere")).info.run_id
+        client.log_metric(foreign, "k", 1.0, step=0)
+    finally:
+        mlflow.set_workspace(None)
+    for run_id in ("f" * 32, foreign):
+        history = http.get(f"{API}/metrics/get-history", params={"run_id": run_id, "metric_key": "k"})
+        assert history.status_code == 200 and history.json() == {}, history.text
+        sampled = http.get(
+            "/ajax-api/2.0/mlflow/metrics/get-history-bulk-interval", params={"run_ids": run_id, "metric_key": "k"}
+        )
+        assert sampled.status_code == 200 and sampled.json() == {}, sampled.text
+    assert MlflowClient().get_metric_history("f" * 32, "k") == []

@@ -4,6 +4,7 @@ search with pagination, latest versions, download URIs and the reference server'
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -28,9 +29,9 @@ def _run_with_model(client: MlflowClient, tmp_path: Path, experiment: str) -> tu
     return exp_id, run_id
 
 
-def _error(fn: object, *args: object, **kwargs: object) -> MlflowException:
+def _error(fn: Callable[..., object], *args: object, **kwargs: object) -> MlflowException:
     with pytest.raises(MlflowException) as err:
-        fn(*args, **kwargs)  # type: ignore[operator]
+        fn(*args, **kwargs)
     return err.value
 
 
@@ -294,8 +295,8 @@ def test_search_model_versions(tracking: ServerProcess, unique: str, tmp_path: P
     client.create_model_version(b, f"runs:/{run2}/model", run2, tags={"kind": "tree"})
     client.create_model_version(b, f"runs:/{run1}/model", run1, tags={"kind": "linear"})
 
-    def versions(filter_string: str, **kw: object) -> list[tuple[str, str]]:
-        return [(v.name, v.version) for v in client.search_model_versions(filter_string, **kw)]  # type: ignore[arg-type]
+    def versions(filter_string: str, order_by: list[str] | None = None) -> list[tuple[str, str]]:
+        return [(v.name, v.version) for v in client.search_model_versions(filter_string, order_by=order_by)]
 
     assert versions(f"name = '{a}'") == [(a, "3"), (a, "2"), (a, "1")]
     assert versions(f"run_id = '{run2}'") == [(b, "1")]

@@ -8,6 +8,7 @@ import mlflow
 import pandas as pd
 import pytest
 from mlflow import MlflowClient
+from mlflow.data.pandas_dataset import from_pandas
 from mlflow.entities import Metric, Param, RunTag
 from mlflow.exceptions import MlflowException
 
@@ -171,17 +172,18 @@ def test_long_param_and_tag_values_are_truncated_like_mlflow(tracking: object, u
 def test_datasets_and_inputs(tracking: object, unique: str) -> None:
     mlflow.set_experiment(f"data-{unique}")
     df = pd.DataFrame({"a": [1, 2, 3], "target": [0, 1, 0]})
-    dataset = mlflow.data.from_pandas(df, source="s3://bucket/iris.csv", name="iris-train", targets="target")
+    dataset = from_pandas(df, source="s3://bucket/iris.csv", name="iris-train", targets="target")
     with mlflow.start_run() as run:
         mlflow.log_input(dataset, context="training", tags={"version": "1"})
         mlflow.log_input(dataset, context="training")  # the same input twice is recorded once
     got = MlflowClient().get_run(run.info.run_id)
+    assert got.inputs is not None
     inputs = got.inputs.dataset_inputs
     assert len(inputs) == 1
     assert inputs[0].dataset.name == "iris-train"
     assert inputs[0].dataset.digest == dataset.digest
     assert inputs[0].dataset.source_type == "s3"
-    assert "mlflow_colspec" in inputs[0].dataset.schema
+    assert inputs[0].dataset.schema is not None and "mlflow_colspec" in inputs[0].dataset.schema
     tags = {t.key: t.value for t in inputs[0].tags}
     assert tags == {"version": "1", "mlflow.data.context": "training"}
 

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import mlflow
 import pytest
 from mlflow import MlflowClient
-from mlflow.entities import Metric, Param, RunTag, ViewType
+from mlflow.entities import Metric, Param, Run, RunTag, ViewType
 from mlflow.exceptions import MlflowException
 
 
@@ -32,8 +33,12 @@ def corpus(tracking: object, unique: str) -> tuple[str, list[str]]:
     return exp_id, ids
 
 
-def names(runs: list[object]) -> list[str]:
-    return [r.info.run_name for r in runs]  # type: ignore[attr-defined]
+def names(runs: Sequence[Run]) -> list[str]:
+    found = []
+    for r in runs:
+        assert r.info.run_name is not None  # every run these tests create is named
+        found.append(r.info.run_name)
+    return found
 
 
 def test_filters(corpus: tuple[str, list[str]]) -> None:

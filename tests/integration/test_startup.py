@@ -10,6 +10,7 @@ import signal
 import socket
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -116,9 +117,11 @@ def test_a_file_that_is_not_a_database_is_refused_untouched(tmp_path: Path) -> N
     assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.db"]
 
 
-def test_startup_lines_name_the_stores_and_mask_the_password(tmp_path: Path, postgres_database_factory: object) -> None:
-    url = postgres_database_factory()  # type: ignore[operator]
-    with_password = str(url).replace("postgres@", "postgres:hunter2secret@", 1)  # trust auth ignores it
+def test_startup_lines_name_the_stores_and_mask_the_password(
+    tmp_path: Path, postgres_database_factory: Callable[[], str]
+) -> None:
+    url = postgres_database_factory()
+    with_password = url.replace("postgres@", "postgres:hunter2secret@", 1)  # trust auth ignores it
     server = ServerProcess(data_dir=tmp_path / "data", backend_store_uri=with_password).start()
     try:
         log = server.log()

@@ -23,7 +23,7 @@ import mlflow
 import pytest
 from mlflow import MlflowClient
 
-from tests.conftest import ServerProcess
+from tests.conftest import QueryPairs, ServerProcess
 
 AJAX = "/ajax-api/2.0/mlflow"
 API = "/api/2.0/mlflow"
@@ -106,6 +106,7 @@ def logged(server: ServerProcess, tmp_path_factory: pytest.TempPathFactory) -> I
     """One experiment with two runs (params, metrics with steps and a NaN, artifacts, datasets, an
     sklearn model registered by name), a second experiment, and a run in another workspace."""
     import pandas as pd
+    from mlflow.data.pandas_dataset import from_pandas
     from sklearn.linear_model import LinearRegression
 
     tmp = tmp_path_factory.mktemp("ui-files")
@@ -116,8 +117,8 @@ def logged(server: ServerProcess, tmp_path_factory: pytest.TempPathFactory) -> I
     try:
         exp = mlflow.set_experiment(f"ui-{suffix}")
         df = pd.DataFrame({"x": [1.0, 2.0], "y": [0, 1]})
-        train = mlflow.data.from_pandas(df, source="s3://bucket/data.csv", name="train-ds", targets="y")
-        evaluation = mlflow.data.from_pandas(df.head(1), source="s3://bucket/eval.csv", name="eval-ds")
+        train = from_pandas(df, source="s3://bucket/data.csv", name="train-ds", targets="y")
+        evaluation = from_pandas(df.head(1), source="s3://bucket/eval.csv", name="eval-ds")
         with mlflow.start_run() as run:
             mlflow.log_param("alpha", "0.5")
             for step in range(5):
@@ -142,7 +143,7 @@ def logged(server: ServerProcess, tmp_path_factory: pytest.TempPathFactory) -> I
         with mlflow.start_run():
             mlflow.log_input(train, context="other")
     finally:
-        mlflow.set_tracking_uri(None)  # type: ignore[arg-type]
+        mlflow.set_tracking_uri(None)  # type: ignore[arg-type]  # mlflow unsets the URI on None; its hint leaves None out
     other = f"ui-other-{suffix}"
     headers = {"X-MLFLOW-WORKSPACE": other}
     with httpx.Client(base_url=server.url) as http:
@@ -426,7 +427,7 @@ def test_upload_artifact(logged: Logged, tmp_path: Path) -> None:
     try:
         out = MlflowClient().download_artifacts(rid, "up/hello.txt", str(tmp_path))
     finally:
-        mlflow.set_tracking_uri(None)  # type: ignore[arg-type]
+        mlflow.set_tracking_uri(None)  # type: ignore[arg-type]  # mlflow unsets the URI on None; its hint leaves None out
     assert Path(out).read_bytes() == b"again"
 
 
@@ -448,29 +449,31 @@ def test_metric_history_bulk(logged: Logged) -> None:
     by_id[logged.run2_id] = [{**m, "run_id": logged.run2_id} for m in second]
     ordered = [m for rid in sorted(by_id) for m in by_id[rid]]  # by run id, then timestamp, step, value
     with logged.http() as http:
-        both = [("run_id", logged.run2_id), ("run_id", logged.run_id), ("metric_key", "loss")]
+        both: QueryPairs = [("run_id", logged.run2_id), ("run_id", logged.run_id), ("metric_key", "loss")]
         assert http.get(url, params=both).json() == {"metrics": ordered}
         assert http.get(url, params=[*both, ("max_results", "4")]).json() == {"metrics": ordered[:4]}
         assert http.get(url, params=[*both, ("max_results", "99999999")]).json() == {"metrics": ordered}
-        for params in (
+        no_points: list[QueryPairs] = [
             [*both, ("max_results", "0")],
             [("run_id", logged.run_id), ("metric_key", "nokey")],
             [("run_id", "nope"), ("metric_key", "loss")],
             [("run_id", logged.run_id), ("metric_key", "")],
-        ):
+        ]
+        for params in no_points:
             assert http.get(url, params=params).json() == {"metrics": []}
         mixed = http.get(url, params=[("run_id", "nope"), ("run_id", logged.run2_id), ("metric_key", "loss")])
         assert mixed.json() == {"metrics": by_id[logged.run2_id]}
         twice = http.get(url, params=[("run_id", logged.run2_id), ("run_id", logged.run2_id), ("metric_key", "loss")])
         assert twice.json() == {"metrics": by_id[logged.run2_id]}
-        for params, message in (
+        refused: list[tuple[QueryPairs, str]] = [
             ([("metric_key", "loss")], "GetMetricHistoryBulk request must specify at least one run_id."),
             ([("run_id", logged.run_id)], "GetMetricHistoryBulk request must specify a metric_key."),
             (
                 [*[("run_id", f"r{i}") for i in range(101)], ("metric_key", "loss")],
                 "GetMetricHistoryBulk request cannot specify more than 100 run_ids. Received 101 run_ids.",
             ),
-        ):
+        ]
+        for params, message in refused:
             assert _error(http.get(url, params=params), 400, "INVALID_PARAMETER_VALUE") == message
         # The reference answers 500 for a non-number and an oddly cut list for a negative number.
         for bad in ("abc", "-2"):
@@ -517,7 +520,8 @@ def _digests(logged: Logged) -> tuple[str, str]:
     try:
         run = MlflowClient().get_run(logged.run_id)
     finally:
-        mlflow.set_tracking_uri(None)  # type: ignore[arg-type]
+        mlflow.set_tracking_uri(None)  # type: ignore[arg-type]  # mlflow unsets the URI on None; its hint leaves None out
+    assert run.inputs is not None
     digests = {d.dataset.name: d.dataset.digest for d in run.inputs.dataset_inputs}
     return digests["train-ds"], digests["eval-ds"]
 
@@ -548,7 +552,7 @@ def test_legacy_log_model_writes_the_references_tag(logged: Logged) -> None:
             "run_id": run,
             "model_uuid": "u",
         }
-        third = {"artifact_path": None, "flavors": {}, "utc_time_created": "", "run_id": None}
+        third: dict[str, object] = {"artifact_path": None, "flavors": {}, "utc_time_created": "", "run_id": None}
         for prefix, model in ((API, first), (AJAX, second), (API, third)):
             resp = http.post(f"{prefix}/runs/log-model", json={"run_id": run, "model_json": json.dumps(model)})
             assert resp.status_code == 200 and resp.json() == {}, resp.text
@@ -604,5 +608,5 @@ def test_legacy_log_model_through_the_real_client(logged: Logged) -> None:
         client._tracking_client.store.record_logged_model(run.info.run_id, model)
         tag = client.get_run(run.info.run_id).data.tags[HISTORY]
     finally:
-        mlflow.set_tracking_uri(None)  # type: ignore[arg-type]
+        mlflow.set_tracking_uri(None)  # type: ignore[arg-type]  # mlflow unsets the URI on None; its hint leaves None out
     assert tag == json.dumps([model.get_tags_dict()] * 2)

@@ -13,7 +13,7 @@ from tests.conftest import ServerProcess
 # The reference, GET /ajax-api/3.0/mlflow/assistant/config: 200, exactly this body.
 REFERENCE_ASSISTANT_CONFIG = {"providers": {}, "projects": {}, "remote_access_allowed": False}
 # The reference, GET and POST /ajax-api/2.0/mlflow/gateway-proxy (any gateway_path): 200, this body.
-REFERENCE_GATEWAY_PROXY = {"endpoints": []}
+REFERENCE_GATEWAY_PROXY: dict[str, list[object]] = {"endpoints": []}
 
 
 @pytest.fixture

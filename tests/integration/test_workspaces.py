@@ -14,6 +14,7 @@ import mlflow.pyfunc
 import pytest
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
+from mlflow.pyfunc.model import PythonModel
 
 from tests.conftest import ServerProcess
 
@@ -79,7 +80,8 @@ def test_same_names_stay_separate_and_isolated(workspaces: tuple[str, str], tmp_
     assert ids[a] != ids[b]
 
     client_b = _in(b)
-    assert client_b.get_experiment_by_name("iris-classifier").experiment_id == ids[b]
+    found = client_b.get_experiment_by_name("iris-classifier")
+    assert found is not None and found.experiment_id == ids[b]
     assert client_b.get_run(runs[b]).data.params["owner"] == b
     # Every way of reaching workspace A's data from workspace B fails as "does not exist".
     for attempt in (
@@ -200,6 +202,7 @@ def test_path_naming_rules_and_folders(path_workspace: str) -> None:
     shared = client.search_experiments(filter_string="name LIKE '/Shared/churn/%'", order_by=["name ASC"])
     assert [e.name for e in shared] == ["/Shared/churn/v1", "/Shared/churn/v2"]
     exp = client.get_experiment_by_name("/Shared/other")
+    assert exp is not None
     with pytest.raises(MlflowException):
         client.rename_experiment(exp.experiment_id, "other")
     client.rename_experiment(exp.experiment_id, "/Workspace/Shared/renamed/")
@@ -274,7 +277,7 @@ def test_cli_administration(tmp_path: Path) -> None:
     assert "research" not in runyard("list").stdout
 
 
-class _Doubler(mlflow.pyfunc.PythonModel):  # type: ignore[misc,name-defined]
+class _Doubler(PythonModel):
     def predict(self, context: object, model_input: list[float], params: object = None) -> list[float]:
         return [2 * x for x in model_input]
 

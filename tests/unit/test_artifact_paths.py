@@ -191,7 +191,7 @@ def test_length_limits() -> None:
 
 def test_non_string_is_rejected() -> None:
     with pytest.raises(MlflowError):
-        clean_relative_path(b"abc")  # type: ignore[arg-type]
+        clean_relative_path(b"abc")  # type: ignore[arg-type]  # the wrong type is what is tested
 
 
 _SAFE_PUNCTUATION = " ._-=+@,()[]!~'&$"

@@ -72,6 +72,7 @@ def test_size_is_counted_in_utf8_bytes() -> None:
 def test_a_document_over_a_cap_is_refused_before_it_is_validated() -> None:
     """`run` stops at the caps: no service is touched (both are None here)."""
     request = parse_request(b'{"query": "' + nested(11).encode() + b'"}')
+    # No services (None in their place, hence the ignores): the caps refuse before one is needed.
     assert run(None, None, request) == {"data": None, "errors": ["Query exceeds maximum depth of 10"]}  # type: ignore[arg-type]
     request = parse_request(b'{"query": "{ nope }"}')
     assert run(None, None, request) == {"data": None, "errors": ["Cannot query field 'nope' on type 'Query'."]}  # type: ignore[arg-type]

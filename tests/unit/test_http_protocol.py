@@ -8,12 +8,15 @@ from typing import Any
 from runyard.http_protocol import _CoalescingTransport
 
 
-class _Recorder:
+class _Recorder(asyncio.Transport):
+    """A transport that records what is written to it."""
+
     def __init__(self) -> None:
+        super().__init__()
         self.writes: list[bytes] = []
         self.closed = False
 
-    def write(self, data: bytes) -> None:
+    def write(self, data: bytes | bytearray | memoryview) -> None:
         self.writes.append(bytes(data))
 
     def is_closing(self) -> bool:
@@ -36,7 +39,7 @@ def _run(body: Any) -> Any:
 def test_writes_of_one_turn_go_out_as_one() -> None:
     async def body() -> _Recorder:
         raw = _Recorder()
-        transport = _CoalescingTransport(raw, asyncio.get_running_loop())  # type: ignore[arg-type]
+        transport = _CoalescingTransport(raw, asyncio.get_running_loop())
         transport.write(b"HTTP/1.1 200 OK\r\n\r\n")
         transport.write(b"")
         transport.write(b'{"ok": true}')
@@ -53,7 +56,7 @@ def test_writes_of_one_turn_go_out_as_one() -> None:
 def test_close_sends_what_is_pending_and_other_calls_reach_the_transport() -> None:
     async def body() -> _Recorder:
         raw = _Recorder()
-        transport = _CoalescingTransport(raw, asyncio.get_running_loop())  # type: ignore[arg-type]
+        transport = _CoalescingTransport(raw, asyncio.get_running_loop())
         transport.writelines([b"a", b"b"])
         transport.close()
         assert transport.get_extra_info("peername") == ("127.0.0.1", 1)
@@ -76,7 +79,7 @@ def _protocol(limits: Any) -> Any:
         return None
 
     protocol = HttpProtocol(Config(app=app), ServerState(), {}, _loop=asyncio.new_event_loop(), limits=limits)
-    protocol.flow = FlowControl(_Recorder())  # type: ignore[arg-type]
+    protocol.flow = FlowControl(_Recorder())
     protocol._phase = _BODY
     return protocol
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -51,27 +51,34 @@ class Env:
     def point(self, model_id: str, key: str, value: float, ts: int = 1, step: int = 0, **kw: str) -> ModelMetricIn:
         return ModelMetricIn(model_id, self.keys.ids_for([key])[key], value, ts, step, **kw)
 
-    def new_model(self, name: str, **kw: object) -> str:
+    def new_model(self, name: str, params: Sequence[tuple[str, str]] = (), tags: Sequence[tuple[str, str]] = ()) -> str:
         model = self.models.create(
             self.ctx,
             experiment_id=self.exp_id,
             name=name,
             model_type=None,
             source_run_id=None,
-            params=kw.get("params", []),  # type: ignore[arg-type]
-            tags=kw.get("tags", []),  # type: ignore[arg-type]
+            params=params,
+            tags=tags,
         )
         return model.info.model_id
 
-    def search(self, filter_string: str | None = None, **kw: object) -> list[str]:
+    def search(
+        self,
+        filter_string: str | None = None,
+        datasets: Sequence[DatasetFilterIn] = (),
+        max_results: int | None = None,
+        order_by: Sequence[OrderByIn] = (),
+        page_token: str | None = None,
+    ) -> list[str]:
         page = self.models.search(
             self.ctx,
             experiment_ids=[self.exp_id],
             filter_string=filter_string,
-            datasets=kw.get("datasets", []),  # type: ignore[arg-type]
-            max_results=kw.get("max_results"),  # type: ignore[arg-type]
-            order_by=kw.get("order_by", []),  # type: ignore[arg-type]
-            page_token=kw.get("page_token"),  # type: ignore[arg-type]
+            datasets=datasets,
+            max_results=max_results,
+            order_by=order_by,
+            page_token=page_token,
         )
         return [m.info.model_id for m in page.items]
 

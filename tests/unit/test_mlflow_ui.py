@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from importlib import metadata
 from pathlib import Path
 
 import pytest
@@ -133,6 +134,8 @@ def test_a_missing_file_is_an_mlflow_shaped_404_with_nosniff(client: TestClient)
     assert response.json() == {
         "error_code": "ENDPOINT_NOT_FOUND",
         "message": "No file /static-files/static/js/missing.0a1b2c3d.js",
+        "sqlstate": "KAM00",
+        "error_class": "RESOURCE_NOT_FOUND",
     }
     assert response.headers["x-content-type-options"] == "nosniff"
 
@@ -172,8 +175,6 @@ def test_below_a_prefix_the_ui_and_the_api_it_calls_move_together(build: Path) -
 
 
 def test_the_build_is_found_through_the_distribution_metadata() -> None:
-    from importlib import metadata
-
     found = mlflow_ui.locate_build()
     assert found is not None and (found / "index.html").is_file()
     expected = Path(str(metadata.distribution("mlflow").locate_file("mlflow/server/js/build")))
@@ -188,7 +189,7 @@ def test_a_distribution_without_a_built_ui_counts_as_not_installed(
         def locate_file(self, path: str) -> Path:
             return tmp_path / path
 
-    monkeypatch.setattr(mlflow_ui.metadata, "distribution", lambda name: SourceCheckout())
+    monkeypatch.setattr(metadata, "distribution", lambda name: SourceCheckout())
     assert mlflow_ui.locate_build() is None
 
 

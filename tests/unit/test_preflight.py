@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -44,18 +45,18 @@ def test_a_folder_is_not_a_database(tmp_path: Path) -> None:
 
 
 def test_postgres_foreign_tables_are_refused_and_an_empty_database_initialised(
-    postgres_database_factory: object,
+    postgres_database_factory: Callable[[], str],
 ) -> None:
     import psycopg
 
-    foreign = postgres_database_factory()  # type: ignore[operator]
+    foreign = postgres_database_factory()
     with psycopg.connect(foreign, autocommit=True) as conn:
         conn.execute("CREATE TABLE invoices (id int)")
     with pytest.raises(ForeignDatabase, match="invoices"):
-        upgrade(str(foreign))
+        upgrade(foreign)
     with psycopg.connect(foreign) as conn:
         tables = {r[0] for r in conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")}
     assert tables == {"invoices"}
-    empty = str(postgres_database_factory())  # type: ignore[operator]
+    empty = postgres_database_factory()
     upgrade(empty)
     assert current_revision(empty.replace("postgresql://", "postgresql+psycopg://")) in known_revisions()

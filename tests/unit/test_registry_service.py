@@ -3,12 +3,12 @@ isolation and source resolution, checked on the rows themselves."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, insert, select
+from sqlalchemy import Table, func, insert, select
 
 from runyard.domain.errors import MlflowError
 from runyard.services.artifacts import ArtifactService
@@ -42,22 +42,24 @@ class Env:
         run = self.runs.create(ctx, experiment_id=exp, user_id=None, run_name=None, start_time=None, tags=[])
         return run.info.run_uuid
 
-    def version(self, name: str, run_id: str, ctx: RequestContext | None = None, **kw: object) -> str:
+    def version(
+        self, name: str, run_id: str, ctx: RequestContext | None = None, tags: Sequence[tuple[str, str]] = ()
+    ) -> str:
         created = self.versions.create(
             ctx or self.ctx,
             name=name,
             source=f"runs:/{run_id}/model",
             run_id=run_id,
             model_id=None,
-            tags=kw.get("tags", []),  # type: ignore[arg-type]
+            tags=tags,
             run_link=None,
             description=None,
         )
         return str(created.row.version)
 
-    def count_rows(self, table: object) -> int:
+    def count_rows(self, table: Table) -> int:
         with self.db.read() as conn:
-            return int(conn.execute(select(func.count()).select_from(table)).scalar_one())  # type: ignore[arg-type]
+            return int(conn.execute(select(func.count()).select_from(table)).scalar_one())
 
 
 @pytest.fixture

@@ -89,11 +89,11 @@ def test_empty_order_by(clauses: Sequence[str] | None) -> None:
 
 def test_non_string_inputs_are_mlflow_errors() -> None:
     with pytest.raises(MlflowError):
-        parse_filter(123, R)  # type: ignore[arg-type]
+        parse_filter(123, R)  # type: ignore[arg-type]  # the wrong type is what is tested
     with pytest.raises(MlflowError):
-        parse_order_by([None], R)  # type: ignore[list-item]
+        parse_order_by([None], R)  # type: ignore[list-item]  # the wrong type is what is tested
     with pytest.raises(MlflowError):
-        parse_order_by([b"metrics.a"], R)  # type: ignore[list-item]
+        parse_order_by([b"metrics.a"], R)  # type: ignore[list-item]  # the wrong type is what is tested
 
 
 # ------------------------------------------------------------------ run prefixes

@@ -75,7 +75,7 @@ def test_concurrent_units_all_commit_and_a_failing_one_writes_nothing(db: Databa
 def test_a_failed_commit_fails_every_unit_of_the_group(db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
     from runyard.store import group_commit
 
-    def refuse(self: object, group: group_commit._Group) -> None:
+    def refuse(self: group_commit.GroupCommitter, group: group_commit._Group) -> None:
         group.error = RuntimeError("disk full")
         original(self, group)
 

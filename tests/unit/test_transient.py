@@ -36,6 +36,7 @@ def _locked_error(tmp_path: Path) -> sa_exc.OperationalError:
 def test_a_locked_sqlite_database_is_transient_however_it_is_wrapped(tmp_path: Path) -> None:
     error = _locked_error(tmp_path)
     assert transient_reason(error) == "the database is locked by another writer"
+    assert error.orig is not None
     assert transient_reason(error.orig) == "the database is locked by another writer"  # raw driver error
     try:
         raise GroupCommitFailed("the write could not be committed") from error

@@ -14,7 +14,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
 from runyard.api.http import JSONResponse, error_response
-from runyard.domain.errors import ENDPOINT_NOT_FOUND, INTERNAL_ERROR, MlflowError, TryAgain
+from runyard.domain.errors import BAD_REQUEST, ENDPOINT_NOT_FOUND, INTERNAL_ERROR, MlflowError, TryAgain, error_body
 from runyard.store.transient import transient_reason
 
 log = logging.getLogger("runyard.api")
@@ -28,22 +28,11 @@ async def mlflow_error(_request: Request, exc: Exception) -> Response:
 async def http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     if exc.status_code == 404:
-        return JSONResponse(
-            {
-                "error_code": ENDPOINT_NOT_FOUND,
-                "message": f"No API endpoint {request.method} {request.url.path}",
-            },
-            status_code=404,
-        )
+        return JSONResponse(error_body(ENDPOINT_NOT_FOUND, f"No API endpoint {request.method} {request.url.path}"), 404)
     if exc.status_code == 405:
-        return JSONResponse(
-            {
-                "error_code": ENDPOINT_NOT_FOUND,
-                "message": f"Method {request.method} is not allowed for {request.url.path}",
-            },
-            status_code=405,
-        )
-    return JSONResponse({"error_code": "BAD_REQUEST", "message": str(exc.detail)}, status_code=exc.status_code)
+        message = f"Method {request.method} is not allowed for {request.url.path}"
+        return JSONResponse(error_body(ENDPOINT_NOT_FOUND, message), 405)
+    return JSONResponse(error_body(BAD_REQUEST, str(exc.detail)), status_code=exc.status_code)
 
 
 async def client_gone(request: Request, _exc: Exception) -> Response:
@@ -72,9 +61,7 @@ async def unexpected_error(request: Request, exc: Exception) -> Response:
         # A backstop: the artifact backends refuse such paths up front (see `LocalArtifactBackend`).
         return error_response(MlflowError("The path is longer than the file system allows (ENAMETOOLONG)"))
     log.exception("unhandled error in %s %s", request.method, request.url.path, exc_info=exc)
-    return JSONResponse(
-        {"error_code": INTERNAL_ERROR, "message": f"Internal error: {type(exc).__name__}"}, status_code=500
-    )
+    return JSONResponse(error_body(INTERNAL_ERROR, f"Internal error: {type(exc).__name__}"), status_code=500)
 
 
 HANDLERS = {

@@ -38,6 +38,34 @@ HTTP_STATUS: Final[dict[str, int]] = {
 }
 
 
+# What mlflow 3.x servers add to an error body beside `error_code` and `message`: its MlflowException
+# derives `sqlstate` and `error_class` from the code (mlflow.error_classification, the client-side
+# table). Codes that table does not know get neither field, as there.
+CLASSIFICATION: Final[dict[str, tuple[str, str]]] = {
+    BAD_REQUEST: ("KAM00", "INVALID_PARAMETER_VALUE"),
+    "CUSTOMER_UNAUTHORIZED": ("KAM00", "PERMISSION_DENIED"),
+    ENDPOINT_NOT_FOUND: ("KAM00", "RESOURCE_NOT_FOUND"),
+    "FEATURE_DISABLED": ("KAM00", "FEATURE_DISABLED"),
+    INTERNAL_ERROR: ("XXM00", "CLIENT_INTERNAL_ERROR"),
+    INVALID_PARAMETER_VALUE: ("KAM00", "INVALID_PARAMETER_VALUE"),
+    INVALID_STATE: ("XXM00", "CLIENT_INTERNAL_ERROR"),
+    "NOT_FOUND": ("KAM00", "RESOURCE_NOT_FOUND"),
+    PERMISSION_DENIED: ("KAM00", "PERMISSION_DENIED"),
+    RESOURCE_ALREADY_EXISTS: ("KAM00", "RESOURCE_ALREADY_EXISTS"),
+    RESOURCE_DOES_NOT_EXIST: ("KAM00", "RESOURCE_NOT_FOUND"),
+    TEMPORARILY_UNAVAILABLE: ("XXM00", "CLIENT_INTERNAL_ERROR"),
+}
+
+
+def error_body(error_code: str, message: str) -> dict[str, str]:
+    """The JSON body of an error answer, shaped as the reference server shapes it."""
+    body = {"error_code": error_code, "message": message}
+    classified = CLASSIFICATION.get(error_code)
+    if classified is not None:
+        body["sqlstate"], body["error_class"] = classified
+    return body
+
+
 class MlflowError(Exception):
     """A failure the client should see as `{"error_code": ..., "message": ...}`."""
 
@@ -51,7 +79,7 @@ class MlflowError(Exception):
         return HTTP_STATUS.get(self.error_code, 500)
 
     def to_json(self) -> dict[str, str]:
-        return {"error_code": self.error_code, "message": self.message}
+        return error_body(self.error_code, self.message)
 
 
 # How long a client is asked to wait before sending a request the server did not process again.

@@ -62,7 +62,8 @@ class MetricHistoryService:
     def history(
         self, ctx: RequestContext, run_id: str, key: str, max_results: int | None, page_token: str | None
     ) -> Page[SeriesPoint]:
-        """One page of run `run_id`'s series `key`, in the reference order (timestamp, step, value)."""
+        """One page of run `run_id`'s series `key`, in the reference order (timestamp, step, value); a
+        run that does not exist (in the caller's workspace) has an empty history, as in the reference."""
         if max_results is not None and max_results <= 0:
             raise invalid(
                 f"Invalid value {max_results} for parameter 'max_results' supplied. It must be a positive integer."
@@ -74,8 +75,8 @@ class MetricHistoryService:
         key_id = self._keys.existing_id(key)
         self._move_waiting_points()
         with self._db.read() as conn:
-            row = self._runs.require(conn, ctx, run_id)
-            if key_id is None:
+            row = self._runs.find(conn, ctx, run_id)
+            if row is None or key_id is None:
                 return Page([], None)
             limit = None if max_results is None else max_results + 1
             points = series.read_page(conn, row.pk, key_id, after=position, offset=offset, limit=limit)
@@ -114,10 +115,11 @@ class MetricHistoryService:
         self._move_waiting_points()
         out: list[RunMetric] = []
         with self._db.read() as conn:
-            rows = [self._runs.require(conn, ctx, run_id) for run_id in run_ids]
+            # Runs that do not exist (in the caller's workspace) contribute nothing, as in the reference.
+            rows = [self._runs.find(conn, ctx, run_id) for run_id in run_ids]
             if key_id is None:
                 return []
-            for row in rows:
+            for row in filter(None, rows):
                 run_uuid = row.info.run_uuid
                 out += [RunMetric(run_uuid, p) for p in _sample(conn, row.pk, key_id, key, start_step, end_step, count)]
         return out

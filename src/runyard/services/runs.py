@@ -96,6 +96,14 @@ class RunService:
             raise invalid(missing_value_message("run_id"))
         return _visible(ctx, run_id, run_store.get(conn, run_id))
 
+    def find(self, conn: Connection, ctx: RequestContext, run_id: str) -> RunRow | None:
+        """The run if it exists in the caller's workspace, else None (a run of another workspace is
+        not told apart from one that does not exist)."""
+        if not run_id:
+            raise invalid(missing_value_message("run_id"))
+        row = run_store.get(conn, run_id)
+        return row if row is not None and row.workspace_id == ctx.workspace.id else None
+
     def _require_active(self, conn: Connection, ctx: RequestContext, run_id: str) -> RunRow:
         return _writable(ctx, run_id, self.require(conn, ctx, run_id))
 
