@@ -17,6 +17,7 @@ from starlette.routing import BaseRoute
 from runyard.api import mlflow_ui
 from runyard.api.errors import HANDLERS
 from runyard.api.graphql import routes as graphql
+from runyard.api.leading_slashes import LeadingSlashesMiddleware
 from runyard.api.mlflow import (
     artifacts,
     experiments,
@@ -107,6 +108,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         routes=routes(),
         exception_handlers=HANDLERS,
         middleware=[
+            Middleware(LeadingSlashesMiddleware),
             Middleware(SecurityMiddleware, hosts=hosts, origins=origins),
             Middleware(WorkspaceUrlMiddleware),
         ],

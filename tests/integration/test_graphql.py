@@ -631,10 +631,9 @@ def test_unknown_ids_answer_as_the_reference(http: httpx.Client) -> None:
             {"query": 'query { mlflowGetRun(input: {runId: "x"}) { run { info { nope } } } }'},
             ["Cannot query field 'nope' on type 'MlflowRunInfo'."],
         ),
-        # Served by the reference, not by Runyard (the UI reads artifacts through REST).
         (
-            {"query": '{ mlflowListArtifacts(input: {runId: "x"}) { rootUri } }'},
-            ["Cannot query field 'mlflowListArtifacts' on type 'Query'."],
+            {"query": '{ mlflowSearchDatasets(input: {experimentIds: ["0"]}) { datasetSummaries { name } } }'},
+            ["Cannot query field 'mlflowSearchDatasets' on type 'Query'. Did you mean 'mlflowSearchRuns'?"],
         ),
         ({"query": UI_GET_RUN, "operationName": "Nope"}, ["Unknown operation named 'Nope'."]),
         (

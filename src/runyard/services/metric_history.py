@@ -28,15 +28,18 @@ class RunMetric(NamedTuple):
 
 
 def evenly_spaced(total: int, count: int) -> list[int]:
-    """At most `count` indices into `total` points, always keeping the first and the last."""
+    """The positions (0-based, of `total` ordered points) the reference (3.17.2) samples when
+    `count` are wanted: it splits the points into `count` NTILE buckets (the first `total % count`
+    one point longer), keeps the first point of each, and puts the series' last point in place of
+    the last sample, so the first and the last point are always kept."""
     if total <= 0:
         return []
     if total <= count:
         return list(range(total))
-    if count == 1:
-        return [total - 1]
-    stride = (total - 1) / (count - 1)
-    return sorted({round(i * stride) for i in range(count)})
+    size, longer = divmod(total, count)
+    picks = [i * size + min(i, longer) for i in range(count)]
+    picks[-1] = total - 1
+    return picks
 
 
 class MetricHistoryService:
@@ -154,24 +157,24 @@ class MetricHistoryService:
         return out
 
 
-def evenly_spaced_steps(lo: int, hi: int, count: int) -> list[int]:
-    """`count` target steps spread evenly over [lo, hi], both ends included."""
-    if count == 1:
-        return [hi]
-    stride = (hi - lo) / (count - 1)
-    return sorted({lo + round(i * stride) for i in range(count)})
-
-
 def _sample(
     conn: Connection, pk: int, key_id: int, key: str, start_step: int | None, end_step: int | None, count: int
 ) -> list[Metric]:
-    """At most `count` points of one series, first and last kept (see `store.metric_sampling`)."""
+    """At most `count` points of one series, the reference's sample (see `evenly_spaced`): exactly
+    its points when every step of the range holds the same number of points or the series is
+    sampled by position; a series with gaps only at steps the samples skip is sampled by step."""
     bounds = sampling.step_bounds(conn, pk, key_id, start_step, end_step)
     if bounds is None:
         return []
     lo, hi = bounds
-    if hi - lo + 1 > count:
-        return sampling.points_at_steps(conn, pk, key_id, key, evenly_spaced_steps(lo, hi, count), hi)
-    # Few distinct steps (possibly many points each): evenly spaced positions of the whole series.
+    span = hi - lo + 1
+    if span > count:
+        # Usually one point per step: position p is then step lo + p, and the samples are read by
+        # index seeks without counting the series. When a target step was never logged (gaps), the
+        # positions are taken from the numbered series instead.
+        targets = [lo + p for p in evenly_spaced(span, count)]
+        picked = sampling.points_at_steps(conn, pk, key_id, key, targets, hi, only_logged=True)
+        if picked is not None:
+            return picked
     total = sampling.count_points(conn, pk, key_id, lo, hi)
     return sampling.points_at_positions(conn, pk, key_id, key, lo, hi, evenly_spaced(total, count))

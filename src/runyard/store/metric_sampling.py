@@ -39,9 +39,12 @@ def step_bounds(conn: Connection, pk: int, key_id: int, lo: int | None, hi: int 
     return int(first[0]), int(last.fetchone()[0])
 
 
-def points_at_steps(conn: Connection, pk: int, key_id: int, key: str, targets: Sequence[int], hi: int) -> list[Metric]:
+def points_at_steps(
+    conn: Connection, pk: int, key_id: int, key: str, targets: Sequence[int], hi: int, *, only_logged: bool = False
+) -> list[Metric] | None:
     """For each target step, the first point at the first logged step at or after it (deduplicated);
-    at the last logged step `hi`, the last point, so the series' end is kept.
+    at the last logged step `hi`, the last point, so the series' end is kept. With `only_logged`,
+    None when a target step was never logged (the caller then samples otherwise).
 
     Targets that are logged steps themselves (every target, for a series logged at every step) are
     read in one statement; only the others are first resolved to the next logged step.
@@ -51,6 +54,8 @@ def points_at_steps(conn: Connection, pk: int, key_id: int, key: str, targets: S
     rows = _rows_at_steps(conn, pk, key_id, targets)
     found = {row[0] for row in rows}
     missing = [t for t in targets if t not in found]
+    if missing and only_logged:
+        return None
     if missing:
         values = ", ".join("(?)" for _ in missing)
         next_steps_sql = (

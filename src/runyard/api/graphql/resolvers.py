@@ -1,6 +1,7 @@
 """The schema's resolvers: each field reads through the same service call its REST counterpart
 makes (`runs.get`, `experiments.get`, `run_search.search`, `metric_history.sampled`,
-`model_versions.search`), with the request's context, so the same workspace and access rules apply.
+`artifact_access.list_dir`, `model_versions.search`, `experiments.search_datasets`), with the
+request's context, so the same workspace and access rules apply.
 
 Resolvers run inside `execute`, on the service thread pool (see `endpoint`). A run's `experiment`
 and `modelVersions` are read only when the document asks for them: each experiment once, and the
@@ -108,6 +109,23 @@ def sampled_history(_root: None, info: GraphQLResolveInfo, input: Input | None =
     return {"metrics": [shapes.sampled_metric(p.run_id, p.metric) for p in points], "apiError": None}
 
 
+def list_artifacts(_root: None, info: GraphQLResolveInfo, input: Input | None = None) -> Obj:
+    """One directory of a run's artifacts, as `GET .../artifacts/list` (the reference sends no
+    page token back)."""
+    r = _resolution(info)
+    args = input or {}
+    access = r.services.artifact_access
+    root = access.run_root(r.ctx, args.get("runId") or args.get("runUuid") or "")
+    files = access.list_dir(root, args.get("path"))
+    return {"rootUri": root.uri, "files": [shapes.file_info(f) for f in files], "nextPageToken": "", "apiError": None}
+
+
+def search_datasets(_root: None, info: GraphQLResolveInfo, input: Input | None = None) -> Obj:
+    r = _resolution(info)
+    summaries = r.services.experiments.search_datasets(r.ctx, _strings((input or {}).get("experimentIds")))
+    return {"datasetSummaries": [shapes.dataset_summary(d) for d in summaries], "apiError": None}
+
+
 def search_model_versions(_root: None, info: GraphQLResolveInfo, input: Input | None = None) -> Obj:
     r = _resolution(info)
     args = input or {}
@@ -181,8 +199,10 @@ _RESOLVERS: dict[tuple[str, str], Callable[..., Any]] = {
     ("Query", "mlflowGetRun"): get_run,
     ("Query", "mlflowSearchRuns"): search_runs,
     ("Query", "mlflowGetMetricHistoryBulkInterval"): sampled_history,
+    ("Query", "mlflowListArtifacts"): list_artifacts,
     ("Query", "mlflowSearchModelVersions"): search_model_versions,
     ("Query", "test"): echo,
+    ("Mutation", "mlflowSearchDatasets"): search_datasets,
     ("Mutation", "mlflowSearchRuns"): search_runs,
     ("Mutation", "testMutation"): echo_mutation,
     ("MlflowRunExtension", "experiment"): run_experiment,

@@ -3,10 +3,10 @@
 web UI queries, with the reference's type, field and enum names, so that documents, answers and
 validation messages match.
 
-Served: `mlflowGetExperiment`, `mlflowGetRun`, `mlflowSearchRuns` (query and mutation),
-`mlflowGetMetricHistoryBulkInterval`, `mlflowSearchModelVersions`, `test`, `testMutation`. Not served:
-`mlflowListArtifacts` and `mlflowSearchDatasets` (the UI reads both through REST); querying them
-is a validation error.
+Served: every root field of the reference: `mlflowGetExperiment`, `mlflowGetRun`, `mlflowSearchRuns`
+(query and mutation), `mlflowGetMetricHistoryBulkInterval`, `mlflowListArtifacts`,
+`mlflowSearchModelVersions`, `mlflowSearchDatasets` (a mutation, as in the reference), `test`,
+`testMutation`.
 
 64-bit integers are the reference's `LongString` scalar: written as strings, so that JavaScript
 does not round them.
@@ -32,6 +32,7 @@ type Query {
     input: MlflowGetMetricHistoryBulkIntervalInput
   ): MlflowGetMetricHistoryBulkIntervalResponse
   mlflowGetRun(input: MlflowGetRunInput): MlflowGetRunResponse
+  mlflowListArtifacts(input: MlflowListArtifactsInput): MlflowListArtifactsResponse
   mlflowSearchModelVersions(input: MlflowSearchModelVersionsInput): MlflowSearchModelVersionsResponse
   """Simple echoing field"""
   test(inputString: String): Test
@@ -39,6 +40,7 @@ type Query {
 }
 
 type Mutation {
+  mlflowSearchDatasets(input: MlflowSearchDatasetsInput): MlflowSearchDatasetsResponse
   mlflowSearchRuns(input: MlflowSearchRunsInput): MlflowSearchRunsResponse
   """Simple echoing field"""
   testMutation(inputString: String): TestMutation
@@ -55,6 +57,42 @@ type ApiError {
 type ErrorDetail {
   field: String
   message: String
+}
+
+input MlflowListArtifactsInput {
+  runId: String
+  runUuid: String
+  path: String
+  pageToken: String
+}
+
+type MlflowListArtifactsResponse {
+  rootUri: String
+  files: [MlflowFileInfo!]
+  nextPageToken: String
+  apiError: ApiError
+}
+
+type MlflowFileInfo {
+  path: String
+  isDir: Boolean
+  fileSize: LongString
+}
+
+input MlflowSearchDatasetsInput {
+  experimentIds: [String]
+}
+
+type MlflowSearchDatasetsResponse {
+  datasetSummaries: [MlflowDatasetSummary!]
+  apiError: ApiError
+}
+
+type MlflowDatasetSummary {
+  experimentId: String
+  name: String
+  digest: String
+  context: String
 }
 
 type Test {

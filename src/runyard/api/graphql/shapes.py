@@ -13,7 +13,9 @@ import math
 import sys
 from typing import Any
 
+from runyard.artifacts.base import FileInfo
 from runyard.domain.entities import Dataset, DatasetInput, Experiment, Metric, ModelIO, Run, RunInfo
+from runyard.store.dataset_summaries import DatasetSummary
 from runyard.store.registry import ModelVersion
 
 Obj = dict[str, Any]
@@ -98,6 +100,15 @@ def dataset(d: Dataset) -> Obj:
 
 def dataset_input(d: DatasetInput) -> Obj:
     return {"tags": key_values(d.tags), "dataset": dataset(d.dataset)}
+
+
+def dataset_summary(d: DatasetSummary) -> Obj:
+    return {"experimentId": str(d.experiment_id), "name": d.name, "digest": d.digest, "context": d.context or ""}
+
+
+def file_info(f: FileInfo) -> Obj:
+    """A directory's size is the protobuf default, `"0"`, as in the reference."""
+    return {"path": f.path, "isDir": f.is_dir, "fileSize": f.file_size or 0}
 
 
 def model_input(m: ModelIO) -> Obj:
