@@ -44,6 +44,8 @@ def test_assistant_config_cannot_be_changed(http: httpx.Client) -> None:
     assert resp.json() == {
         "error_code": "PERMISSION_DENIED",
         "message": "The MLflow assistant is not available on this server.",
+        "sqlstate": "KAM00",
+        "error_class": "PERMISSION_DENIED",
     }
 
 
