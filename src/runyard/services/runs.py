@@ -92,9 +92,7 @@ class RunService:
 
     def require(self, conn: Connection, ctx: RequestContext, run_id: str) -> RunRow:
         """The run if it exists in the caller's workspace, else RESOURCE_DOES_NOT_EXIST."""
-        if not run_id:
-            raise invalid(missing_value_message("run_id"))
-        return _visible(ctx, run_id, run_store.get(conn, run_id))
+        return _visible(ctx, run_id, self.find(conn, ctx, run_id))
 
     def find(self, conn: Connection, ctx: RequestContext, run_id: str) -> RunRow | None:
         """The run if it exists in the caller's workspace, else None (a run of another workspace is
