@@ -1,0 +1,1 @@
+"""Tests that drive pages in headless Chromium (Playwright, Debian chromium)."""
