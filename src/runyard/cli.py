@@ -18,10 +18,14 @@ from click.core import ParameterSource
 
 from runyard import __version__
 from runyard.config import (
+    DEFAULT_ACCESS_TOKEN_TTL,
+    DEFAULT_AUDIT_RETENTION_DAYS,
+    DEFAULT_AUTH_FAILURE_LIMIT,
     DEFAULT_KEEP_ALIVE_TIMEOUT,
     DEFAULT_LOG_LEVEL,
     DEFAULT_MAX_CONNECTIONS,
     DEFAULT_MIN_BODY_RATE,
+    DEFAULT_PERMISSION,
     DEFAULT_REQUEST_BODY_TIMEOUT,
     DEFAULT_REQUEST_HEAD_TIMEOUT,
     DEFAULT_SQLITE_CACHE_MIB,
@@ -203,6 +207,49 @@ SERVER_OPTIONS: list[Decorator] = [
         type=click.FloatRange(0, min_open=True),
         help="Seconds an idle keep-alive connection stays open.",
     ),
+    # --- identity and access (runyard.services.identity) ---
+    _option(
+        "--auth",
+        envvar=env("AUTH"),
+        default=None,
+        type=click.Choice(["on", "off"], case_sensitive=False),
+        callback=lambda _ctx, _param, value: value.lower() if value else None,
+        help="Require sign-in on every route but the probes (default: off when --host is a loopback "
+        "address, on otherwise; off with another host is refused).",
+    ),
+    _option(
+        "--default-permission",
+        envvar=env("DEFAULT_PERMISSION"),
+        default=DEFAULT_PERMISSION,
+        show_default=True,
+        type=click.Choice(["NO_PERMISSIONS", "READ", "USE", "EDIT", "MANAGE"], case_sensitive=False),
+        callback=lambda _ctx, _param, value: value.upper(),
+        help="What a workspace member may do with experiments and models nobody granted them.",
+    ),
+    _option(
+        "--access-token-ttl",
+        envvar=env("ACCESS_TOKEN_TTL"),
+        default=DEFAULT_ACCESS_TOKEN_TTL,
+        show_default=True,
+        type=click.IntRange(60),
+        help="Lifetime of access tokens from POST /oauth/token, in seconds.",
+    ),
+    _option(
+        "--auth-failure-limit",
+        envvar=env("AUTH_FAILURE_LIMIT"),
+        default=DEFAULT_AUTH_FAILURE_LIMIT,
+        show_default=True,
+        type=click.IntRange(0),
+        help="Failed sign-ins per client address or account per minute before further attempts get 429 (0: no limit).",
+    ),
+    _option(
+        "--audit-retention-days",
+        envvar=env("AUDIT_RETENTION_DAYS"),
+        default=DEFAULT_AUDIT_RETENTION_DAYS,
+        show_default=True,
+        type=click.FloatRange(0),
+        help="Days audit events are kept (0: forever).",
+    ),
     _option(
         "--max-connections",
         envvar=env("MAX_CONNECTIONS"),
@@ -273,6 +320,8 @@ def server(ctx: click.Context, default_artifact_root: str | None, **options: Any
         default_artifact_root,
         _source(ctx, "default_artifact_root", None),
     )
+    # Not a flag (it would show in `ps`): only the environment variable sets it.
+    options["secret_key"] = os.environ.get(ENV_PREFIX + "SECRET_KEY") or None
     serve(Settings(**options))
 
 

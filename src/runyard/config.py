@@ -41,6 +41,27 @@ class ConfigError(StartupError):
     """A setting that Runyard cannot work with (an unsupported URL scheme, conflicting flags)."""
 
 
+# Identity and access (see `runyard.services.identity`).
+AUTH_MODES = ("on", "off")
+DEFAULT_ACCESS_TOKEN_TTL = 3600
+DEFAULT_AUTH_FAILURE_LIMIT = 10
+DEFAULT_AUDIT_RETENTION_DAYS = 90.0
+DEFAULT_PERMISSION = "NO_PERMISSIONS"
+_LOOPBACK_NAMES = ("localhost", "localhost.localdomain", "ip6-localhost")
+
+
+def is_loopback(host: str) -> bool:
+    """Whether `host` (a bind address) only accepts connections from this machine."""
+    import ipaddress
+
+    if host.lower() in _LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
 # Connection limits (see `runyard.http_protocol`): seconds, bytes per second, connections per process.
 DEFAULT_REQUEST_HEAD_TIMEOUT = 30.0
 DEFAULT_REQUEST_BODY_TIMEOUT = 30.0
@@ -73,6 +94,19 @@ class Settings:
             local_artifact_folder(self.artifacts_destination, "--artifacts-destination")
         if self.log_level not in LOG_LEVELS:
             raise ConfigError(f"--log-level {self.log_level!r}: must be one of {', '.join(LOG_LEVELS)}")
+        if self.auth is not None and self.auth not in AUTH_MODES:
+            raise ConfigError(f"--auth {self.auth!r}: must be on or off")
+        if self.auth == "off" and not is_loopback(self.host):
+            raise ConfigError(
+                f"--auth off with --host {self.host}: refusing to serve everything to the network without "
+                "authentication; bind 127.0.0.1 or use --auth on"
+            )
+        from runyard.domain.permissions import LEVELS
+
+        if self.default_permission.upper() not in LEVELS:
+            raise ConfigError(f"--default-permission {self.default_permission!r}: must be one of {', '.join(LEVELS)}")
+        if self.access_token_ttl < 60:
+            raise ConfigError(f"--access-token-ttl {self.access_token_ttl}: at least 60 seconds")
         for folder in self.allowed_artifact_roots:
             if not folder.startswith("/"):
                 raise ConfigError(f"--allowed-artifact-roots {folder!r}: expected an absolute folder")
@@ -85,6 +119,19 @@ class Settings:
     min_body_rate: int = DEFAULT_MIN_BODY_RATE
     keep_alive_timeout: float = DEFAULT_KEEP_ALIVE_TIMEOUT
     max_connections: int = DEFAULT_MAX_CONNECTIONS
+    # "on", "off", or None: on unless the server binds a loopback address only.
+    auth: str | None = None
+    default_permission: str = DEFAULT_PERMISSION
+    access_token_ttl: int = DEFAULT_ACCESS_TOKEN_TTL
+    # Failed sign-ins per client address (and per account) per minute before 429 (0: no limit).
+    auth_failure_limit: int = DEFAULT_AUTH_FAILURE_LIMIT
+    audit_retention_days: float = DEFAULT_AUDIT_RETENTION_DAYS
+    # Signs access tokens; unset: a key kept in the database (shared by every process and host).
+    secret_key: str | None = None
+
+    @property
+    def auth_enabled(self) -> bool:
+        return self.auth == "on" if self.auth is not None else not is_loopback(self.host)
 
     @property
     def database_url(self) -> str:

@@ -48,6 +48,8 @@ def serve(settings: Settings) -> None:
     settings = dataclasses.replace(settings, port=int(sock.getsockname()[1]))
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     migrate.upgrade(settings.database_url)
+    if settings.auth_enabled:
+        create_first_admin(settings)
     # Once, before any worker starts: move an artifact folder of the old layout (see `layout`).
     prepare_artifacts(settings.database_url, settings.artifact_root)
     # Worker processes rebuild the settings from the environment.
@@ -137,6 +139,20 @@ def bind(host: str, port: int) -> socket.socket:
     return sock
 
 
+def create_first_admin(settings: Settings) -> None:
+    """Once, before any worker starts: the `admin` account if there is none (see `bootstrap`)."""
+    from runyard.services.identity.accounts import AccountService
+    from runyard.services.identity.audit import AuditLog
+    from runyard.services.identity.bootstrap import ensure_first_admin
+    from runyard.store.database import Database
+
+    db = Database(settings.database_url, pool=False)
+    try:
+        ensure_first_admin(AccountService(db, AuditLog(db, settings.audit_retention_days)))
+    finally:
+        db.dispose()
+
+
 def startup_lines(settings: Settings) -> list[str]:
     """What the operator reads at start-up: the stores in use and the URL to give MLflow."""
     if settings.host in _ALL_INTERFACES:
@@ -150,6 +166,7 @@ def startup_lines(settings: Settings) -> list[str]:
     return [
         f"Runyard {__version__}: database {display_url(settings.database_url)}",
         f"Runyard artifacts: local folder {settings.artifact_root} (clients see mlflow-artifacts:/ URIs)",
+        "Runyard authentication: " + ("on (sign in; see `runyard user --help`)" if settings.auth_enabled else "off"),
         f"Runyard serving on {where}{workers} — point MLflow at it: export MLFLOW_TRACKING_URI={url}",
     ]
 

@@ -4,6 +4,7 @@ root-field and alias limits, counted with fragments expanded, and Runyard's size
 from __future__ import annotations
 
 import asyncio
+import types
 
 import httpx
 import pytest
@@ -93,7 +94,8 @@ def test_at_most_max_concurrent_requests_execute_at_once(monkeypatch: pytest.Mon
 
     monkeypatch.setattr(endpoint, "in_context", fake_in_context)
     app = Starlette(routes=mount_at_root(routes.ENDPOINTS))
-    app.state.services = None
+    # Only what the route's access check reads: authentication is off.
+    app.state.services = types.SimpleNamespace(identity=types.SimpleNamespace(enabled=False))
 
     async def main() -> list[int]:
         transport = httpx.ASGITransport(app=app)

@@ -50,6 +50,12 @@ def test_every_field_round_trips_with_a_non_default_value(tmp_path: Path) -> Non
         min_body_rate=0,
         keep_alive_timeout=2,
         max_connections=7,
+        auth="on",
+        default_permission="READ",
+        access_token_ttl=120,
+        auth_failure_limit=3,
+        audit_retention_days=7.5,
+        secret_key="k" * 40,
     )
     defaults = Settings(data_dir=tmp_path)
     # A field added later without a non-default value here makes this test fail: extend it.

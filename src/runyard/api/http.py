@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from runyard.domain.entities import Page
-from runyard.domain.errors import MlflowError, TryAgain, invalid
+from runyard.domain.errors import MlflowError, invalid
 from runyard.domain.limits import MAX_JSON_REQUEST_BYTES
 from runyard.domain.validation import (
     NUL,
@@ -61,10 +61,7 @@ def rendered_page_response(field: str, items: list[Any], next_page_token: str | 
 
 
 def error_response(error: MlflowError) -> JSONResponse:
-    if isinstance(error, TryAgain):
-        headers = {"Retry-After": str(error.retry_after)}
-        return JSONResponse(error.to_json(), status_code=error.http_status, headers=headers)
-    return JSONResponse(error.to_json(), status_code=error.http_status)
+    return JSONResponse(error.to_json(), status_code=error.http_status, headers=error.headers or None)
 
 
 async def read_body(request: Request, limit: int = MAX_JSON_REQUEST_BYTES, what: str = "Request") -> bytes:

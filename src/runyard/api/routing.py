@@ -12,10 +12,14 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route, Router
 from starlette.types import Receive, Scope, Send
 
+from runyard.api.authentication import ACCESS_SCOPE_KEY, authorize_request
 from runyard.api.http import call, check_request_strings, nothing_in_flight
 from runyard.api.security import require_json_body
+from runyard.domain.access_rules import AccessRule, parse_rule
+from runyard.domain.errors import not_found
 from runyard.domain.validation import reject_nul
 from runyard.services.context import RequestContext, WorkspaceGone
+from runyard.services.identity.access import Access
 
 Handler = Callable[[Request], Awaitable[Response]]
 R = TypeVar("R")
@@ -53,7 +57,7 @@ def mount(
     """Routes for `/<prefix>/<version>/<service><path>` for every prefix."""
     routes = []
     for e in endpoints:
-        handler = _checked(e.handler, json_body=e.json_body)
+        handler = _checked(e.handler, json_body=e.json_body, rule=parse_rule(e.access))
         for prefix in prefixes:
             routes.append(
                 Route(
@@ -72,34 +76,40 @@ def mount_at_root(endpoints: Iterable[Endpoint]) -> list[Route]:
     file previews at `/get-artifact` and `/model-versions/get-artifact` (no `/ajax-api` twin)."""
     routes = []
     for e in endpoints:
-        route = Route(
-            e.path, _checked(e.handler, json_body=e.json_body), methods=[e.method], name=f"root:{e.path}:{e.method}"
-        )
+        handler = _checked(e.handler, json_body=e.json_body, rule=parse_rule(e.access))
+        route = Route(e.path, handler, methods=[e.method], name=f"root:{e.path}:{e.method}")
         route.access = e.access  # type: ignore[attr-defined]
         routes.append(route)
     return routes
 
 
-def _checked(handler: Handler, *, json_body: bool) -> Handler:
-    """`handler` behind the input rules every mounted endpoint shares: no NUL in the query string,
-    path or workspace (`check_request_strings`), and for JSON endpoints the content-type rule
-    (`require_json_body`). One wrapper, so a request pays one extra call, not one per rule."""
+def _checked(handler: Handler, *, json_body: bool, rule: AccessRule) -> Handler:
+    """`handler` behind the rules every mounted endpoint shares: no NUL in the query string, path or
+    workspace (`check_request_strings`), for JSON endpoints the content-type rule
+    (`require_json_body`), and the route's access rule (`authorize_request`: with authentication on,
+    who is asking and whether the rule admits them). One wrapper, so a request pays one extra call."""
     if json_body:
 
         @functools.wraps(handler)
         async def json_endpoint(request: Request) -> Response:
             check_request_strings(request)
+            if not rule.public:
+                await authorize_request(request, rule)
             require_json_body(request)
             return await handler(request)
 
         json_endpoint.requires_json_body = True  # type: ignore[attr-defined]
+        json_endpoint.access_rule = rule  # type: ignore[attr-defined]
         return json_endpoint
 
     @functools.wraps(handler)
     async def endpoint(request: Request) -> Response:
         check_request_strings(request)
+        if not rule.public:
+            await authorize_request(request, rule)
         return await handler(request)
 
+    endpoint.access_rule = rule  # type: ignore[attr-defined]
     return endpoint
 
 
@@ -115,15 +125,33 @@ def _workspace_name(request: Request) -> str | None:
     return name
 
 
+def request_access(request: Request) -> Access | None:
+    """What the request's principal may do (None: authentication is off, or the route is public)."""
+    access: Access | None = request.scope.get(ACCESS_SCOPE_KEY)
+    return access
+
+
 def resolve_context(request: Request, *, fresh: bool = False) -> RequestContext:
-    """`fresh`: read the workspace from the database rather than the per-process cache."""
-    return RequestContext(workspace=services(request).workspaces.resolve(_workspace_name(request), fresh=fresh))
+    """`fresh`: read the workspace from the database rather than the per-process cache.
+
+    A workspace the principal is not a member of answers as one that does not exist."""
+    name = _workspace_name(request)
+    workspace = services(request).workspaces.resolve(name, fresh=fresh)
+    access = request_access(request)
+    if access is not None and not access.is_member(workspace):
+        raise not_found(f"Workspace '{workspace.name}' not found")
+    return RequestContext(workspace=workspace, access=access)
 
 
 def cached_context(request: Request) -> RequestContext | None:
     """The request context if resolving it needs no database access (so it may run on the event loop)."""
     workspace = services(request).workspaces.cached(_workspace_name(request))
-    return None if workspace is None else RequestContext(workspace=workspace)
+    if workspace is None:
+        return None
+    access = request_access(request)
+    if access is not None and not access.is_member(workspace):
+        raise not_found(f"Workspace '{workspace.name}' not found")
+    return RequestContext(workspace=workspace, access=access)
 
 
 async def in_context(request: Request, fn: Callable[..., R], *args: Any, short: bool = False, **kwargs: Any) -> R:

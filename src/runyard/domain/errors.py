@@ -78,6 +78,11 @@ class MlflowError(Exception):
     def http_status(self) -> int:
         return HTTP_STATUS.get(self.error_code, 500)
 
+    @property
+    def headers(self) -> dict[str, str]:
+        """Response headers the answer must carry (`Retry-After`, `WWW-Authenticate`)."""
+        return {}
+
     def to_json(self) -> dict[str, str]:
         return error_body(self.error_code, self.message)
 
@@ -100,6 +105,44 @@ class TryAgain(MlflowError):
     @property
     def http_status(self) -> int:
         return 429
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)}
+
+
+SIGN_IN_MESSAGE: Final = "You must be signed in: send a password, a personal access token or an access token."
+
+
+class Unauthenticated(MlflowError):
+    """No usable credentials: 401 with a `WWW-Authenticate` challenge naming the schemes accepted."""
+
+    def __init__(
+        self, message: str = "You must be signed in: send a password, a personal access token or an access token."
+    ) -> None:
+        super().__init__(message, UNAUTHENTICATED)
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"WWW-Authenticate": 'Basic realm="runyard", charset="UTF-8", Bearer realm="runyard"'}
+
+
+class TooManyFailures(MlflowError):
+    """Repeated failed sign-ins from one address or for one account: 429 with `Retry-After`."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(
+            f"Too many failed sign-in attempts; try again in {retry_after} seconds.", REQUEST_LIMIT_EXCEEDED
+        )
+        self.retry_after = retry_after
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)}
+
+
+def permission_denied(message: str) -> MlflowError:
+    return MlflowError(message, PERMISSION_DENIED)
 
 
 def invalid(message: str) -> MlflowError:

@@ -10,6 +10,7 @@ from runyard.services.artifact_owners import ArtifactOwners
 from runyard.services.artifacts import ArtifactService, prepare_layout
 from runyard.services.capabilities import Capabilities
 from runyard.services.experiments import ExperimentService
+from runyard.services.identity.service import Identity
 from runyard.services.logged_models import LoggedModelService
 from runyard.services.metric_history import MetricHistoryService
 from runyard.services.model_versions import ModelVersionService
@@ -39,6 +40,7 @@ class Services:
     model_versions: ModelVersionService
     artifact_access: ArtifactAccessService
     point_writer: PointWriter
+    identity: Identity
 
     @property
     def inline_short_calls(self) -> bool:
@@ -75,6 +77,7 @@ class Services:
             model_versions=model_versions,
             artifact_access=ArtifactAccessService(artifacts, runs, logged_models, model_versions),
             point_writer=point_writer,
+            identity=Identity(db, settings),
         )
 
     def close(self) -> None:

@@ -9,15 +9,29 @@ from sqlalchemy import Connection
 
 from runyard.domain.entities import Workspace
 from runyard.domain.errors import RESOURCE_DOES_NOT_EXIST, MlflowError
+from runyard.services.identity.access import Access
 from runyard.store import workspaces as ws_store
 
 
 @dataclass(frozen=True)
 class RequestContext:
-    """The resolved workspace of a request (and, with identity and access, its principal)."""
+    """The resolved workspace of a request and, with `--auth on`, what its principal may do
+    (`access`; None with auth off, where every check is skipped)."""
 
     workspace: Workspace
-    principal: str | None = None
+    access: Access | None = None
+
+    @property
+    def principal(self) -> str | None:
+        return self.access.principal.name if self.access is not None else None
+
+    def authorize(
+        self, kind: str, resource_id: str, name: str, level: int | None = None, conn: Connection | None = None
+    ) -> None:
+        """PERMISSION_DENIED unless the caller may act on the experiment or registered model at `level`
+        (default: what the route's rule requires)."""
+        if self.access is not None:
+            self.access.require(self.workspace, kind, resource_id, name, level, conn)
 
 
 def now_ms() -> int:

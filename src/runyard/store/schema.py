@@ -328,3 +328,118 @@ registered_model_aliases = Table(
     Column("version", Integer, nullable=False),
     sqlite_with_rowid=False,
 )
+
+# --- Identity and access ----------------------------------------------------------------------
+# Users and service principals share one namespace (`principals.name`): grants, roles and the MLflow
+# permission API name either by that name. Secrets are stored only as hashes: passwords and client
+# secrets with argon2id, tokens with SHA-256 (they are long random strings, looked up by hash).
+# `credential_version` grows whenever a password or secret changes, so every process drops the
+# credentials it had verified for that principal within its cache's lifetime.
+
+principals = Table(
+    "principals",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(256), nullable=False, unique=True),
+    # "user" or "service_principal"
+    Column("kind", String(20), nullable=False),
+    Column("password_hash", Text, nullable=True),
+    Column("is_admin", Boolean, nullable=False, server_default="0"),
+    Column("enabled", Boolean, nullable=False, server_default="1"),
+    Column("client_id", String(64), nullable=True, unique=True),
+    Column("secret_hash", Text, nullable=True),
+    Column("credential_version", Integer, nullable=False, server_default="1"),
+    Column("creation_time", BigInteger, nullable=False),
+    Column("last_update_time", BigInteger, nullable=False),
+    sqlite_autoincrement=True,
+)
+
+access_tokens = Table(
+    "access_tokens",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("principal_id", Integer, ForeignKey("principals.id"), nullable=False),
+    Column("name", String(256), nullable=False),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("creation_time", BigInteger, nullable=False),
+    Column("expires_at", BigInteger, nullable=True),
+    Column("last_used_at", BigInteger, nullable=True),
+    Column("revoked_at", BigInteger, nullable=True),
+    Index(None, "principal_id"),
+)
+
+# A role is a named set of permissions in one workspace, assigned to principals (MLflow's role API).
+roles = Table(
+    "roles",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("workspace_id", Integer, ForeignKey("workspaces.id"), nullable=False),
+    Column("name", String(256), nullable=False),
+    Column("description", Text, nullable=True),
+    Column("creation_time", BigInteger, nullable=False),
+    UniqueConstraint("workspace_id", "name"),
+    sqlite_autoincrement=True,
+)
+
+role_members = Table(
+    "role_members",
+    metadata,
+    Column("role_id", Integer, ForeignKey("roles.id"), primary_key=True),
+    Column("principal_id", Integer, ForeignKey("principals.id"), primary_key=True),
+    Index(None, "principal_id"),
+    sqlite_with_rowid=False,
+)
+
+# `level`: runyard.domain.permissions (DENY -1, NO_PERMISSIONS 0, READ 1, USE 2, EDIT 3, MANAGE 4).
+# `resource_pattern`: an experiment id, a registered model's name, a folder (`/Shared/team/`) or `*`.
+grants = Table(
+    "grants",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("workspace_id", Integer, ForeignKey("workspaces.id"), nullable=False),
+    Column("principal_id", Integer, ForeignKey("principals.id"), nullable=False),
+    Column("resource_type", String(32), nullable=False),
+    Column("resource_pattern", String(500), nullable=False),
+    Column("level", Integer, nullable=False),
+    UniqueConstraint("principal_id", "workspace_id", "resource_type", "resource_pattern", name="uq_grants_target"),
+)
+
+role_permissions = Table(
+    "role_permissions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("role_id", Integer, ForeignKey("roles.id"), nullable=False),
+    Column("resource_type", String(32), nullable=False),
+    Column("resource_pattern", String(500), nullable=False),
+    Column("level", Integer, nullable=False),
+    UniqueConstraint("role_id", "resource_type", "resource_pattern", name="uq_role_permissions_target"),
+    sqlite_autoincrement=True,
+)
+
+# Who did what, from where, with what outcome. Never holds a secret.
+audit_events = Table(
+    "audit_events",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("time", BigInteger, nullable=False),
+    Column("actor", String(256), nullable=True),
+    Column("source", String(64), nullable=True),
+    Column("action", String(64), nullable=False),
+    Column("resource", Text, nullable=True),
+    # "success", "denied" or "failure"
+    Column("outcome", String(16), nullable=False),
+    Column("detail", Text, nullable=True),
+    Index(None, "time"),
+    Index(None, "actor", "time"),
+    Index(None, "action", "time"),
+)
+
+# Keys the server processes share (the access-token signing key), created once by whichever process
+# needs one first, so every process and host verifies what any of them signed.
+server_keys = Table(
+    "server_keys",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
+    Column("creation_time", BigInteger, nullable=False),
+)

@@ -38,6 +38,7 @@ async def server_info(request: Request) -> Response:
             "model_artifact_presigned_downloads_supported": caps.presigned_model_downloads,
             "features_enabled": {"gateway": False, "scheduled_issue_detection": False},
             "tracking_auth": caps.tracking_auth,
+            "auth_enabled": request.app.state.services.identity.enabled,
             "artifacts_presigned_only": caps.artifacts_presigned_only,
         }
     )

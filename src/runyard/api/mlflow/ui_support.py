@@ -44,11 +44,11 @@ async def gateway_proxy(_request: Request) -> Response:
 
 # Fixed answers that name nothing in any workspace.
 ASSISTANT_ENDPOINTS = [
-    Endpoint("GET", "/assistant/config", assistant_config, "public", version="3.0"),
-    Endpoint("PUT", "/assistant/config", update_assistant_config, "public", version="3.0"),
-    Endpoint("GET", "/assistant/providers", assistant_providers, "public", version="3.0"),
+    Endpoint("GET", "/assistant/config", assistant_config, "authenticated", version="3.0"),
+    Endpoint("PUT", "/assistant/config", update_assistant_config, "authenticated", version="3.0"),
+    Endpoint("GET", "/assistant/providers", assistant_providers, "authenticated", version="3.0"),
 ]
 GATEWAY_ENDPOINTS = [
-    Endpoint("GET", "/gateway-proxy", gateway_proxy, "public"),
-    Endpoint("POST", "/gateway-proxy", gateway_proxy, "public"),
+    Endpoint("GET", "/gateway-proxy", gateway_proxy, "authenticated"),
+    Endpoint("POST", "/gateway-proxy", gateway_proxy, "authenticated"),
 ]
