@@ -25,7 +25,7 @@ def test_every_route_declares_an_access_rule() -> None:
     assert missing == []
 
 
-def test_the_mlflow_ui_routes_are_public_wherever_they_are_mounted() -> None:
+def test_the_mlflow_ui_routes_need_sign_in_wherever_they_are_mounted() -> None:
     from runyard.api import mlflow_ui
     from runyard.app import api_routes
 
@@ -34,7 +34,61 @@ def test_the_mlflow_ui_routes_are_public_wherever_they_are_mounted() -> None:
         served = served_routes(table)
         assert not [r.path for r in served if not getattr(r, "access", None)]
         ui = {r.path: getattr(r, "access", None) for r in served if r.name.startswith("mlflow-ui:")}
-        assert ui == {"/": "public", "/static-files/{path:path}": "public"}
+        assert ui == {"/": "mlflow-ui:index", "/static-files/{path:path}": "mlflow-ui:static"}
+
+
+def test_every_declared_rule_is_in_the_vocabulary() -> None:
+    from runyard.domain.access_rules import parse_rule
+
+    for r in served_routes(routes()):
+        parse_rule(str(getattr(r, "access", "")))
+
+
+def test_an_unknown_rule_is_refused_when_mounted() -> None:
+    import pytest
+
+    from runyard.api.routing import Endpoint, mount
+    from runyard.domain.access_rules import parse_rule
+
+    async def handler(_r: object) -> None:
+        raise AssertionError
+
+    for rule in ("experiment:raed", "experimnt:read", "", "experiment", "admin:read", "*"):
+        with pytest.raises(ValueError):
+            parse_rule(rule)
+        with pytest.raises(ValueError):
+            mount([Endpoint("GET", "/x", handler, rule)])  # type: ignore[arg-type]
+
+
+def test_deletes_need_manage_and_administration_is_for_admins() -> None:
+    from runyard.domain.access_rules import parse_rule
+    from runyard.domain.permissions import EDIT, MANAGE
+
+    rules = {(r.path, *sorted(r.methods or ())): str(getattr(r, "access", "")) for r in served_routes(routes())}
+    manage = [
+        ("/api/2.0/mlflow/experiments/delete", "POST"),
+        ("/api/2.0/mlflow/experiments/restore", "POST"),
+        ("/api/2.0/mlflow/runs/delete", "POST"),
+        ("/api/2.0/mlflow/runs/restore", "POST"),
+        ("/api/2.0/mlflow/registered-models/delete", "DELETE"),
+        ("/api/2.0/mlflow/registered-models/alias", "DELETE"),
+        ("/api/2.0/mlflow/model-versions/delete", "DELETE"),
+        ("/api/2.0/mlflow-artifacts/artifacts/{artifact_path:path}", "DELETE"),
+        ("/api/2.0/mlflow/logged-models/{model_id}", "DELETE"),
+    ]
+    for key in manage:
+        assert parse_rule(rules[key]).level == MANAGE, key
+    for key in [
+        ("/api/2.0/mlflow/runs/delete-tag", "POST"),
+        ("/api/2.0/mlflow/experiments/delete-experiment-tag", "POST"),
+        ("/api/2.0/mlflow/registered-models/delete-tag", "DELETE"),
+        ("/api/2.0/mlflow/model-versions/delete-tag", "DELETE"),
+    ]:
+        assert parse_rule(rules[key]).level == EDIT, key
+    for method in ("POST",):
+        assert parse_rule(rules[("/api/3.0/mlflow/workspaces", method)]).admin
+    for method in ("PATCH", "DELETE"):
+        assert parse_rule(rules[("/api/3.0/mlflow/workspaces/{workspace_name}", method)]).admin
 
 
 def test_every_mlflow_route_is_served_under_both_prefixes() -> None:

@@ -27,9 +27,11 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 
+from runyard.api.authentication import authorize_request
 from runyard.api.http import check_request_strings
 from runyard.api.routing import WORKSPACE_SCOPE_KEY
 from runyard.api.static_files import REVALIDATE, StaticFolder, not_found
+from runyard.domain.access_rules import parse_rule
 
 # Where the MLflow UI is mounted: "" is the root. Runyard's own UI will take `/`; then this
 # becomes "/mlflow" (no trailing slash) and the MLflow UI is at `/mlflow/`.
@@ -38,7 +40,10 @@ PREFIX: Final = ""
 DISTRIBUTION: Final = "mlflow"
 BUILD_DIR: Final = "mlflow/server/js/build"
 INDEX: Final = "index.html"
-ACCESS: Final = "public"
+# With `--auth on` the page and its files need a signed-in caller (the browser asks for a password
+# on the 401's Basic challenge), through the same rule check as every API route.
+INDEX_ACCESS: Final = "mlflow-ui:index"
+STATIC_ACCESS: Final = "mlflow-ui:static"
 
 NOT_INSTALLED: Final = (
     "The MLflow web UI is not installed on this server. Runyard serves MLflow's own UI when the mlflow "
@@ -67,6 +72,7 @@ class MlflowUi:
 
     async def index(self, request: Request) -> Response:
         check_request_strings(request)
+        await _signed_in(request, INDEX_ACCESS)
         workspace = request.scope.get(WORKSPACE_SCOPE_KEY)
         if workspace:
             return _open_on_workspace(request, workspace)
@@ -80,9 +86,17 @@ class MlflowUi:
 
     async def static_file(self, request: Request) -> Response:
         check_request_strings(request)
+        await _signed_in(request, STATIC_ACCESS)
         if self.files is None:
             return not_found(NOT_INSTALLED)
         return self.files.response(request, request.path_params["path"])
+
+
+async def _signed_in(request: Request, rule: str) -> None:
+    """The route's rule, as `routing` applies it to API routes (an application built without the
+    server's services, as the UI's own tests build it, has no identity: authentication is off)."""
+    if getattr(request.app.state, "services", None) is not None:
+        await authorize_request(request, parse_rule(rule))
 
 
 def _open_on_workspace(request: Request, workspace: str) -> Response:
@@ -95,13 +109,11 @@ def _open_on_workspace(request: Request, workspace: str) -> Response:
 def ui_routes(build: Path | None) -> list[Route]:
     """The UI's own routes (the page and its files), relative to where the UI is mounted."""
     ui = MlflowUi(build)
-    served = [
-        Route("/", ui.index, methods=["GET"], name="mlflow-ui:index"),
-        Route("/static-files/{path:path}", ui.static_file, methods=["GET"], name="mlflow-ui:static"),
-    ]
-    for route in served:
-        route.access = ACCESS  # type: ignore[attr-defined]
-    return served
+    index = Route("/", ui.index, methods=["GET"], name="mlflow-ui:index")
+    static = Route("/static-files/{path:path}", ui.static_file, methods=["GET"], name="mlflow-ui:static")
+    index.access = INDEX_ACCESS  # type: ignore[attr-defined]
+    static.access = STATIC_ACCESS  # type: ignore[attr-defined]
+    return [index, static]
 
 
 def mounted(api: list[BaseRoute], build: Path | None, prefix: str = PREFIX) -> list[BaseRoute]:

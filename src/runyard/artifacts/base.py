@@ -165,6 +165,11 @@ class ArtifactBackend(abc.ABC):
         """Start a multipart upload to ``path`` of ``num_parts`` parts; returns the upload id."""
 
     @abc.abstractmethod
+    def multipart_target(self, upload_id: str) -> str:
+        """The path an open upload was created for (NOT_FOUND for an unknown upload): the part, complete
+        and abort requests are authorized against it, since a part's URL names only the upload."""
+
+    @abc.abstractmethod
     async def write_part(self, upload_id: str, part_number: int, chunks: AsyncIterable[bytes]) -> str:
         """Store one part (numbered from 1; re-sending a part replaces it); returns its etag."""
 

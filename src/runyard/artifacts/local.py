@@ -343,6 +343,9 @@ class LocalArtifactBackend(ArtifactBackend):
             raise not_found(f"No such multipart upload: '{upload_id}'") from exc
         return directory, str(meta["path"]), int(meta["num_parts"])
 
+    def multipart_target(self, upload_id: str) -> str:
+        return self._load_meta(upload_id)[1]
+
     @staticmethod
     def _check_part_number(part_number: int, num_parts: int) -> None:
         if isinstance(part_number, bool) or not isinstance(part_number, int):

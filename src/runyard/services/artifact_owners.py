@@ -24,8 +24,10 @@ from __future__ import annotations
 
 from typing import Final
 
+from sqlalchemy import Connection
+
 from runyard.artifacts.paths import clean_relative_path
-from runyard.domain.errors import invalid
+from runyard.domain.errors import invalid, permission_denied
 from runyard.services.artifact_roots import ARTIFACTS_SCHEME
 from runyard.services.context import RequestContext
 from runyard.store import experiments as exp_store
@@ -48,6 +50,8 @@ class ArtifactOwners:
         """Raise 400 if `path` (relative to the workspace's namespace) belongs to another workspace."""
         cleaned = clean_relative_path(path)
         if not cleaned:
+            if ctx.access is not None and not ctx.access.is_admin:
+                raise permission_denied("Permission denied: the artifact root is for administrators.")
             return
         segments = cleaned.split("/")
         depth = min(len(segments), MAX_LOCATION_SEGMENTS)
@@ -63,8 +67,27 @@ class ArtifactOwners:
                         f"is '{own.name}'."
                     )
             claimants = exp_store.workspaces_with_location(conn, locations)
-        if claimants and own.id not in claimants:
-            raise invalid(
-                f"Artifact path '{cleaned[:200]}' belongs to another workspace, not to the workspace specified in "
-                f"the request ('{own.name}')."
+            if claimants and own.id not in claimants:
+                raise invalid(
+                    f"Artifact path '{cleaned[:200]}' belongs to another workspace, not to the workspace specified "
+                    f"in the request ('{own.name}')."
+                )
+            if ctx.access is not None:
+                self._authorize(conn, ctx, cleaned, locations)
+
+    @staticmethod
+    def _authorize(conn: Connection, ctx: RequestContext, cleaned: str, locations: list[str]) -> None:
+        """With authentication on: the caller must hold the route's level on the experiment whose
+        artifact location holds the path (the deepest, if locations nest); a path of no experiment
+        is for administrators only (nothing the MLflow client writes lies outside an experiment)."""
+        access = ctx.access
+        assert access is not None
+        if access.is_admin:
+            return
+        owners = exp_store.at_locations(conn, ctx.workspace.id, locations)
+        if not owners:
+            raise permission_denied(
+                f"Permission denied: artifact path '{cleaned[:200]}' belongs to no experiment of this workspace."
             )
+        experiment_id, name, _location = max(owners, key=lambda o: len(o[2]))
+        ctx.authorize_experiment(experiment_id, name, conn=conn)

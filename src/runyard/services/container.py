@@ -52,7 +52,8 @@ class Services:
         memory = SqliteMemory(cache_mib=settings.sqlite_cache_mib, mmap_mib=settings.sqlite_mmap_mib)
         db = Database(settings.database_url, background_checkpoints=True, sqlite_memory=memory)
         keys = KeyRegistry(db)
-        experiments = ExperimentService(db)
+        identity = Identity(db, settings)
+        experiments = ExperimentService(db, identity.permissions.names)
         prepare_layout(settings.artifact_root, db)
         artifacts = ArtifactService(settings.artifact_root, settings.allowed_artifact_roots)
         logged_models = LoggedModelService(db, keys, experiments, artifacts)
@@ -77,7 +78,7 @@ class Services:
             model_versions=model_versions,
             artifact_access=ArtifactAccessService(artifacts, runs, logged_models, model_versions),
             point_writer=point_writer,
-            identity=Identity(db, settings),
+            identity=identity,
         )
 
     def close(self) -> None:

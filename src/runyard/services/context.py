@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import Connection
 
 from runyard.domain.entities import Workspace
 from runyard.domain.errors import RESOURCE_DOES_NOT_EXIST, MlflowError
+from runyard.domain.permissions import READ, REGISTERED_MODEL
 from runyard.services.identity.access import Access
 from runyard.store import workspaces as ws_store
 
@@ -32,6 +34,43 @@ class RequestContext:
         (default: what the route's rule requires)."""
         if self.access is not None:
             self.access.require(self.workspace, kind, resource_id, name, level, conn)
+
+    def authorize_experiment(
+        self,
+        experiment_id: int | str,
+        name: str | None = None,
+        level: int | None = None,
+        conn: Connection | None = None,
+    ) -> None:
+        """PERMISSION_DENIED unless the caller may act on the experiment at `level` (default: the
+        route's). `name`: None when the caller found a run or logged model only (then it is read,
+        from a per-process cache, only if a folder grant could apply)."""
+        if self.access is not None:
+            self.access.require_experiment(self.workspace, experiment_id, name, level, conn)
+
+    def may_read_experiment(self, experiment_id: int | str, conn: Connection | None = None) -> bool:
+        return self.access is None or self.access.allows_experiment(self.workspace, experiment_id, None, READ, conn)
+
+    def authorize_model(self, name: str, level: int | None = None, conn: Connection | None = None) -> None:
+        """PERMISSION_DENIED unless the caller may act on the registered model `name` at `level`."""
+        if self.access is not None:
+            self.access.require(self.workspace, REGISTERED_MODEL, name, name, level, conn)
+
+    def readable(self, kind: str, id_column: Any, name_column: Any, level: int = READ) -> Any:
+        """A SQL condition selecting the rows the caller may `level`, or None (auth off, or an admin)."""
+        if self.access is None:
+            return None
+        return self.access.readable(self.workspace, kind, id_column, name_column, level)
+
+    def forget_permissions(self) -> None:
+        """This process's cached permission rows are stale (grants were moved or removed)."""
+        if self.access is not None:
+            self.access.cache.forget()
+
+    def grant_creator(self, conn: Connection, kind: str, resource_id: str) -> None:
+        """Give the caller MANAGE on what it just created (nothing with auth off)."""
+        if self.access is not None:
+            self.access.grant_creator(conn, self.workspace, kind, resource_id)
 
 
 def now_ms() -> int:

@@ -10,6 +10,7 @@ from sqlalchemy import Connection, exc
 from runyard.domain import limits
 from runyard.domain.entities import ACTIVE, DELETED, VIEW_TYPES, Experiment, Page
 from runyard.domain.errors import BAD_REQUEST, MlflowError, already_exists, invalid, not_found
+from runyard.domain.permissions import EXPERIMENT
 from runyard.domain.search_filter import EXPERIMENT_GRAMMAR, parse_filter, parse_order_by
 from runyard.domain.validation import (
     check_max_results,
@@ -22,6 +23,7 @@ from runyard.domain.validation import (
 from runyard.domain.workspaces import DEFAULT_PATH_ROOTS, canonical_experiment_name
 from runyard.services.artifact_roots import check_artifact_location
 from runyard.services.context import RequestContext, now_ms, require_workspace
+from runyard.services.identity.access import ExperimentNames
 from runyard.store import dataset_summaries as dataset_store
 from runyard.store import experiments as exp_store
 from runyard.store import runs as run_store
@@ -31,8 +33,9 @@ from runyard.store.dataset_summaries import DatasetSummary
 
 
 class ExperimentService:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, names: ExperimentNames | None = None) -> None:
         self._db = db
+        self._names = names
 
     # --- reads --------------------------------------------------------------------------------
 
@@ -40,20 +43,25 @@ class ExperimentService:
         with self._db.read() as conn:
             return self.require(conn, ctx, experiment_id)
 
-    def require(self, conn: Connection, ctx: RequestContext, experiment_id: str | int) -> Experiment:
-        """The experiment if it exists in the caller's workspace, else RESOURCE_DOES_NOT_EXIST."""
+    def require(
+        self, conn: Connection, ctx: RequestContext, experiment_id: str | int, level: int | None = None
+    ) -> Experiment:
+        """The experiment if it exists in the caller's workspace, else RESOURCE_DOES_NOT_EXIST; with
+        authentication on, PERMISSION_DENIED unless the caller holds `level` (default: the route's) on it."""
         exp_id = parse_experiment_id(experiment_id)
         experiment = exp_store.get(conn, ctx.workspace.id, exp_id)
         if experiment is None:
             raise not_found(f"No Experiment with id={experiment_id} exists")
+        ctx.authorize_experiment(exp_id, experiment.name, level, conn)
         return experiment
 
     def get_by_name(self, ctx: RequestContext, name: str) -> Experiment:
         canonical = _canonical(ctx, require_value(name, "experiment_name"))
         with self._db.read() as conn:
             experiment = exp_store.get_by_name(conn, ctx.workspace.id, canonical)
-        if experiment is None:
-            raise not_found(f"Could not find experiment with name '{name}'")
+            if experiment is None:
+                raise not_found(f"Could not find experiment with name '{name}'")
+            ctx.authorize_experiment(experiment.experiment_id, experiment.name, conn=conn)
         return experiment
 
     def search(
@@ -73,9 +81,10 @@ class ExperimentService:
         clauses = parse_filter(filter_string, EXPERIMENT_GRAMMAR)
         order = parse_order_by(order_by, EXPERIMENT_GRAMMAR)
         offset = search_sql.decode_page_token(page_token)
+        readable = ctx.readable(EXPERIMENT, exp_store.ID_COLUMN, exp_store.NAME_COLUMN)
         stmt = (
             exp_store.base_query(ctx.workspace.id, VIEW_TYPES[view_type])
-            .where(*search_sql.experiment_filter(clauses))
+            .where(*search_sql.experiment_filter(clauses), *([] if readable is None else [readable]))
             .order_by(*search_sql.experiment_ordering(order))
             .offset(offset)
             .limit(limit + 1)
@@ -110,6 +119,7 @@ class ExperimentService:
                     raise already_exists(f"Experiment(name={name}) already exists.")
                 experiment_id = exp_store.insert_experiment(conn, ctx.workspace.id, name, artifact_location, now)
                 exp_store.set_tags(conn, experiment_id, tags)
+                ctx.grant_creator(conn, EXPERIMENT, str(experiment_id))
         except exc.IntegrityError:
             raise already_exists(f"Experiment(name={name}) already exists.") from None
         return str(experiment_id)
@@ -124,6 +134,8 @@ class ExperimentService:
                 if experiment.name != new_name and exp_store.name_taken(conn, ctx.workspace.id, new_name):
                     raise _name_taken_on_rename(new_name)
                 exp_store.rename(conn, experiment.experiment_id, new_name, now_ms())
+            if self._names is not None:
+                self._names.forget(int(experiment.experiment_id))
         except exc.IntegrityError:
             raise _name_taken_on_rename(new_name) from None
 
@@ -179,6 +191,7 @@ class ExperimentService:
             )
         ids = [parse_experiment_id(e) for e in experiment_ids]
         with self._db.read() as conn:
+            ids = [i for i in ids if ctx.may_read_experiment(i, conn)]
             return dataset_store.search(conn, ctx.workspace.id, ids, limits.SEARCH_DATASETS_MAX_RESULTS)
 
 

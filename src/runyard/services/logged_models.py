@@ -18,6 +18,7 @@ from runyard.domain.entities import ACTIVE, Page
 from runyard.domain.errors import MlflowError, invalid, not_found
 from runyard.domain.limits import MAX_KEY_LENGTH
 from runyard.domain.names import generate_run_name
+from runyard.domain.permissions import READ
 from runyard.domain.search_filter import LOGGED_MODEL_GRAMMAR, check_order_by_count, parse_filter
 from runyard.domain.validation import (
     invalid_value_message,
@@ -112,9 +113,17 @@ class LoggedModelService:
     # --- lookups ------------------------------------------------------------------------------
 
     def require(
-        self, conn: Connection, ctx: RequestContext, model_id: str, *, allow_deleted: bool = True
+        self,
+        conn: Connection,
+        ctx: RequestContext,
+        model_id: str,
+        *,
+        allow_deleted: bool = True,
+        level: int | None = None,
     ) -> LoggedModelRow:
-        """The model if it exists in the caller's workspace, else RESOURCE_DOES_NOT_EXIST."""
+        """The model if it exists in the caller's workspace, else RESOURCE_DOES_NOT_EXIST; with
+        authentication on, PERMISSION_DENIED unless the caller holds `level` (default: the route's)
+        on the model's experiment (a logged model inherits its experiment's permissions)."""
         if not model_id:
             raise invalid(missing_value_message("model_id"))
         row = lm_store.get(conn, model_id)
@@ -124,6 +133,7 @@ class LoggedModelService:
             or (not allow_deleted and row.info.lifecycle_stage != ACTIVE)
         ):
             raise model_not_found(model_id)
+        ctx.authorize_experiment(row.info.experiment_id, level=level, conn=conn)
         return row
 
     def get(self, ctx: RequestContext, model_id: str, *, allow_deleted: bool = False) -> LoggedModel:
@@ -171,6 +181,7 @@ class LoggedModelService:
                 run = run_store.get(conn, source_run_id)
                 if run is None or run.workspace_id != ctx.workspace.id:
                     raise not_found(f"Run with id={source_run_id} not found")
+                ctx.authorize_experiment(run.info.experiment_id, level=READ, conn=conn)
             info = LoggedModelInfo(
                 model_id=model_id,
                 experiment_id=experiment.experiment_id,
@@ -244,15 +255,19 @@ class LoggedModelService:
 
     # --- metrics linked by runs ---------------------------------------------------------------
 
-    def require_ids(self, conn: Connection, ctx: RequestContext, model_ids: Sequence[str]) -> None:
+    def require_ids(self, conn: Connection, ctx: RequestContext, model_ids: Sequence[str], level: int = READ) -> None:
         """RESOURCE_DOES_NOT_EXIST unless every id names a logged model of the caller's workspace
-        (a run may only record its own workspace's models as inputs or outputs)."""
+        (a run may only record its own workspace's models as inputs or outputs); with authentication
+        on, PERMISSION_DENIED unless the caller may `level` each one."""
         if not model_ids:
             return
         found = lm_store.pks_for(conn, ctx.workspace.id, model_ids)
         for model_id in model_ids:
             if model_id not in found:
                 raise model_not_found(model_id)
+        if ctx.access is not None:
+            for model_id in dict.fromkeys(model_ids):
+                self.require(conn, ctx, model_id, level=level)
 
     def record_metrics(
         self, conn: Connection, ctx: RequestContext, run_pk: int, metrics: Sequence[ModelMetricIn]
@@ -273,6 +288,9 @@ class LoggedModelService:
         for m in linked:
             if m.model_id not in pks:
                 raise model_not_found(m.model_id)
+        if ctx.access is not None:
+            for model_id in dict.fromkeys(m.model_id for m in linked):
+                self.require(conn, ctx, model_id, level=READ)
         lm_store.insert_metrics(
             conn,
             [
@@ -327,6 +345,10 @@ class LoggedModelService:
         ordering = lm_store.search_ordering(order, self._keys.existing_id)
         with self._db.read() as conn:
             require_workspace(conn, ctx)
+            # As MLflow's auth app: the experiments the caller may not read are left out, silently.
+            exp_ids = [e for e in exp_ids if ctx.may_read_experiment(e, conn)]
+            if not exp_ids:
+                return Page([], None)
             rows = lm_store.search_page(
                 conn,
                 workspace_id=ctx.workspace.id,

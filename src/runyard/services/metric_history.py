@@ -151,6 +151,7 @@ class MetricHistoryService:
             for row in sorted(rows, key=lambda r: r.info.run_uuid):
                 if row.workspace_id != ctx.workspace.id or remaining <= 0:
                     continue
+                ctx.authorize_experiment(row.info.experiment_id, conn=conn)
                 points = series.read_page(conn, row.pk, key_id, after=None, offset=0, limit=remaining)
                 remaining -= len(points)
                 out += [RunMetric(row.info.run_uuid, Metric(key, v, ts, step)) for v, ts, step, _ in points]

@@ -30,6 +30,7 @@ from sqlalchemy import Connection
 
 from runyard.domain.entities import ACTIVE
 from runyard.domain.errors import MlflowError, invalid
+from runyard.domain.permissions import READ
 from runyard.domain.validation import missing_value_message, validate_length
 from runyard.services.context import RequestContext
 from runyard.services.registry import (
@@ -171,6 +172,8 @@ def _resolve_for_logged_model(
     model = lm_store.get(conn, model_id)
     if model is None or model.workspace_id != ctx.workspace.id or model.info.lifecycle_stage != ACTIVE:
         raise _identify(parsed, "model_id")
+    # Registering a model copies access to its files: the caller must be able to read them.
+    ctx.authorize_experiment(model.info.experiment_id, level=READ, conn=conn)
     artifact_uri = model.info.artifact_uri
     if parsed.kind == "logged_model":
         if parsed.ident != model_id:
@@ -182,6 +185,7 @@ def _resolve_for_logged_model(
         run = run_store.get(conn, run_id)
         if run is None or run.workspace_id != ctx.workspace.id or (source_run is not None and run_id != source_run):
             raise refuse(parsed.raw, "The run_id request parameter must be the run that produced the logged model.")
+        ctx.authorize_experiment(run.info.experiment_id, level=READ, conn=conn)
     storage = artifact_uri if parsed.kind == "logged_model" else parsed.raw
     return ResolvedSource(parsed.raw, storage, run_id or source_run, model_id)
 
@@ -194,6 +198,7 @@ def _resolve_for_run(conn: Connection, ctx: RequestContext, parsed: ParsedSource
     run = run_store.get(conn, run_id)
     if run is None or run.workspace_id != ctx.workspace.id:
         raise _identify(parsed, "run_id")
+    ctx.authorize_experiment(run.info.experiment_id, level=READ, conn=conn)
     if parsed.kind == "location":
         if not _within(parsed, run.info.artifact_uri):
             raise _identify(parsed, "run_id")
@@ -216,6 +221,7 @@ def _resolve_registry(
     model = reg_store.get_model(conn, ctx.workspace.id, name)
     if model is None:
         raise refuse(parsed.raw, f"Registered Model with name={name} not found.")
+    ctx.authorize_model(model.name, READ, conn)
     number: int | None
     if parsed.alias:
         number = reg_store.alias_version(conn, model.pk, parsed.alias)

@@ -19,6 +19,7 @@ from sqlalchemy import Connection
 from runyard.domain.entities import Page
 from runyard.domain.errors import invalid
 from runyard.domain.model_card import CARD_TAGS
+from runyard.domain.permissions import REGISTERED_MODEL
 from runyard.domain.search_filter import MODEL_VERSION_GRAMMAR, parse_filter, parse_order_by
 from runyard.domain.validation import validate_length
 from runyard.services.context import RequestContext, now_ms, require_workspace
@@ -90,6 +91,9 @@ class ModelVersionService:
         )
         order = reg_store.version_ordering(order_keys)
         offset = search_sql.decode_page_token(page_token)
+        readable = ctx.readable(REGISTERED_MODEL, reg_store.MODEL_NAME_COLUMN, reg_store.MODEL_NAME_COLUMN)
+        if readable is not None:
+            where = [*where, readable]
         with self._db.read() as conn:
             require_workspace(conn, ctx)
             rows = reg_store.search_versions(conn, ctx.workspace.id, where, order, offset, limit + 1)

@@ -12,6 +12,7 @@ from sqlalchemy import Connection, exc
 
 from runyard.domain.entities import Page
 from runyard.domain.errors import MlflowError, already_exists, invalid, not_found
+from runyard.domain.permissions import REGISTERED_MODEL
 from runyard.domain.search_filter import REGISTERED_MODEL_GRAMMAR, parse_filter, parse_order_by
 from runyard.services.context import RequestContext, now_ms, require_workspace
 from runyard.services.registry import (
@@ -35,6 +36,7 @@ from runyard.services.registry import (
 from runyard.store import registry as reg_store
 from runyard.store import search as search_sql
 from runyard.store.database import Database
+from runyard.store.identity import grants as grant_store
 from runyard.store.registry import ModelRow, ModelVersion, RegisteredModel
 
 
@@ -68,6 +70,9 @@ class RegisteredModelService:
         where = reg_store.model_filter(parse_filter(filter_string, REGISTERED_MODEL_GRAMMAR))
         order = reg_store.model_ordering(parse_order_by(order_by, REGISTERED_MODEL_GRAMMAR))
         offset = search_sql.decode_page_token(page_token)
+        readable = ctx.readable(REGISTERED_MODEL, reg_store.MODEL_NAME_COLUMN, reg_store.MODEL_NAME_COLUMN)
+        if readable is not None:
+            where = [*where, readable]
         with self._db.read() as conn:
             require_workspace(conn, ctx)
             rows = reg_store.search_models(conn, ctx.workspace.id, where, order, offset, limit + 1)
@@ -118,6 +123,7 @@ class RegisteredModelService:
                     raise _already_exists(name)
                 pk = reg_store.insert_model(conn, ctx.workspace.id, name, description, now_ms())
                 reg_store.set_model_tags(conn, pk, checked)
+                ctx.grant_creator(conn, REGISTERED_MODEL, name)
                 row = reg_store.get_model(conn, ctx.workspace.id, name)
                 assert row is not None and row.pk == pk
                 return self._load(conn, row)
@@ -134,6 +140,9 @@ class RegisteredModelService:
                     if reg_store.get_model(conn, ctx.workspace.id, new_name) is not None:
                         raise _already_exists(new_name)
                     reg_store.rename_model(conn, model.pk, new_name, now_ms())
+                    # Grants follow the model (a new model under the old name starts with none).
+                    grant_store.rename_resource(conn, ctx.workspace.id, REGISTERED_MODEL, model.name, new_name)
+                    ctx.forget_permissions()
                 row = reg_store.get_model(conn, ctx.workspace.id, new_name)
                 assert row is not None
                 return self._load(conn, row)
@@ -154,6 +163,8 @@ class RegisteredModelService:
         with self._db.write() as conn:
             model = require_model(conn, ctx, name)
             reg_store.delete_model(conn, model.pk)
+            grant_store.delete_for_resource(conn, ctx.workspace.id, REGISTERED_MODEL, model.name)
+            ctx.forget_permissions()
 
     def set_tag(self, ctx: RequestContext, name: str | None, key: str | None, value: str | None) -> None:
         validate_model_name(name)

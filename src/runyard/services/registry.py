@@ -159,20 +159,26 @@ def version_not_found(name: str, version: int | str) -> MlflowError:
     return not_found(f"Model Version (name={name}, version={version}) not found")
 
 
-def require_model(conn: Connection, ctx: RequestContext, name: str | None) -> ModelRow:
-    """The registered model if it exists in the caller's workspace, else RESOURCE_DOES_NOT_EXIST."""
+def require_model(conn: Connection, ctx: RequestContext, name: str | None, level: int | None = None) -> ModelRow:
+    """The registered model if it exists in the caller's workspace, else RESOURCE_DOES_NOT_EXIST;
+    with authentication on, PERMISSION_DENIED unless the caller holds `level` (default: the route's)."""
     name = validate_model_name(name)
     row = reg_store.get_model(conn, ctx.workspace.id, name)
     if row is None:
         raise model_not_found(name)
+    ctx.authorize_model(row.name, level, conn)
     return row
 
 
-def require_version(conn: Connection, ctx: RequestContext, name: str | None, version: str | int | None) -> VersionRow:
-    """The model version if it exists in the caller's workspace, else RESOURCE_DOES_NOT_EXIST."""
+def require_version(
+    conn: Connection, ctx: RequestContext, name: str | None, version: str | int | None, level: int | None = None
+) -> VersionRow:
+    """The model version if it exists in the caller's workspace, else RESOURCE_DOES_NOT_EXIST; a
+    version has its registered model's permissions."""
     name = validate_model_name(name)
     number = parse_version(version)
     row = reg_store.get_version(conn, ctx.workspace.id, name, number)
     if row is None:
         raise version_not_found(name, number)
+    ctx.authorize_model(row.name, level, conn)
     return row

@@ -43,6 +43,10 @@ class RunSearchService:
         clauses = parse_filter(filter_string, RUN_GRAMMAR)
         order = parse_order_by(order_by, RUN_GRAMMAR)
         offset = search_sql.decode_page_token(page_token)
+        if ctx.access is not None:
+            # As MLflow's auth app (`filter_experiment_ids`): experiments the caller may not read are
+            # dropped from the request, so no row, page or token of theirs is returned.
+            exp_ids = [i for i in exp_ids if ctx.may_read_experiment(i)]
         if not exp_ids:
             return Page([], None)
 

@@ -25,6 +25,7 @@ from runyard.domain.entities import (
 from runyard.domain.errors import invalid, not_found
 from runyard.domain.model_history import LOG_MODEL_HISTORY_TAG, append_entry, history_entry
 from runyard.domain.names import generate_run_name
+from runyard.domain.permissions import READ
 from runyard.domain.validation import (
     invalid_value_message,
     missing_value_message,
@@ -58,7 +59,11 @@ def _writable(ctx: RequestContext, run_id: str, row: RunRow) -> RunRow:
 
 
 def _check_writable(ctx: RequestContext, run_id: str, row: RunRow | None) -> None:
-    _writable(ctx, run_id, _visible(ctx, run_id, row))
+    """The point writer's check, on its thread: visible, writable by the caller (an in-memory look
+    at the per-process permission cache; nothing at all with auth off), active."""
+    visible = _visible(ctx, run_id, row)
+    ctx.authorize_experiment(visible.info.experiment_id)
+    _writable(ctx, run_id, visible)
 
 
 # One metric point of a logging request: (key, value, timestamp, step, model_id, dataset_name,
@@ -90,17 +95,21 @@ class RunService:
 
     # --- lookups ------------------------------------------------------------------------------
 
-    def require(self, conn: Connection, ctx: RequestContext, run_id: str) -> RunRow:
+    def require(self, conn: Connection, ctx: RequestContext, run_id: str, level: int | None = None) -> RunRow:
         """The run if it exists in the caller's workspace, else RESOURCE_DOES_NOT_EXIST."""
-        return _visible(ctx, run_id, self.find(conn, ctx, run_id))
+        return _visible(ctx, run_id, self.find(conn, ctx, run_id, level))
 
-    def find(self, conn: Connection, ctx: RequestContext, run_id: str) -> RunRow | None:
+    def find(self, conn: Connection, ctx: RequestContext, run_id: str, level: int | None = None) -> RunRow | None:
         """The run if it exists in the caller's workspace, else None (a run of another workspace is
-        not told apart from one that does not exist)."""
+        not told apart from one that does not exist). With authentication on, PERMISSION_DENIED
+        unless the caller holds `level` (default: the route's) on the run's experiment."""
         if not run_id:
             raise invalid(missing_value_message("run_id"))
         row = run_store.get(conn, run_id)
-        return row if row is not None and row.workspace_id == ctx.workspace.id else None
+        if row is None or row.workspace_id != ctx.workspace.id:
+            return None
+        ctx.authorize_experiment(row.info.experiment_id, level=level, conn=conn)
+        return row
 
     def _require_active(self, conn: Connection, ctx: RequestContext, run_id: str) -> RunRow:
         return _writable(ctx, run_id, self.require(conn, ctx, run_id))
@@ -322,13 +331,13 @@ class RunService:
                 dataset_id = run_store.upsert_dataset(conn, row.info.experiment_id, d.dataset)
                 context = next((v for k, v in d.tags if k == DATASET_CONTEXT_TAG), None)
                 run_store.link_dataset(conn, row.pk, dataset_id, d.tags, context)
-            self._logged_models.require_ids(conn, ctx, [m.model_id for m in models])
+            self._logged_models.require_ids(conn, ctx, [m.model_id for m in models], READ)
             run_store.link_models(conn, row.pk, "input", models)
 
     def log_outputs(self, ctx: RequestContext, run_id: str, models: Sequence[ModelIO]) -> None:
         with self._db.write() as conn:
             row = self._require_active(conn, ctx, run_id)
-            self._logged_models.require_ids(conn, ctx, [m.model_id for m in models])
+            self._logged_models.require_ids(conn, ctx, [m.model_id for m in models], READ)
             run_store.link_models(conn, row.pk, "output", models)
 
 

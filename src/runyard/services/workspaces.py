@@ -21,9 +21,11 @@ from runyard.domain.workspaces import (
 from runyard.services.artifact_roots import normalise_root
 from runyard.services.artifacts import ArtifactService
 from runyard.services.context import now_ms
+from runyard.services.identity.access import Access
 from runyard.store import workspace_contents
 from runyard.store import workspaces as ws_store
 from runyard.store.database import Database
+from runyard.store.identity import grants as grant_store
 
 # Workspace rows change rarely; a short cache keeps the lookup off every request's hot path.
 _CACHE_SECONDS = 5.0
@@ -81,10 +83,21 @@ class WorkspaceService:
         with self._db.read() as conn:
             return ws_store.list_all(conn)
 
-    def get(self, name: str) -> Workspace:
+    def list_visible(self, access: Access | None) -> list[Workspace]:
+        """The workspaces the caller may see: all with authentication off or for an administrator,
+        else those it is a member of (and `default`, everyone's)."""
+        if access is None or access.is_admin:
+            return self.list_all()
+        with self._db.read() as conn:
+            return ws_store.list_among(conn, grant_store.member_workspace_ids(access.principal.id), DEFAULT_WORKSPACE)
+
+    def get(self, name: str, access: Access | None = None) -> Workspace:
+        """The workspace `name`; one the caller is not a member of answers as one that does not exist."""
         validate_workspace_name(name)
         with self._db.read() as conn:
             workspace = ws_store.get_by_name(conn, name)
+            if workspace is not None and access is not None and not access.is_member(workspace, conn):
+                workspace = None
         if workspace is None:
             raise not_found(f"Workspace '{name}' not found")
         return workspace
@@ -183,6 +196,8 @@ class WorkspaceService:
                     "INVALID_STATE",
                 )
             workspace_contents.delete_all(conn, workspace.id)
+            # Grants, roles and role members go with it: a new workspace of the name starts with none.
+            grant_store.delete_for_workspace(conn, workspace.id)
             ws_store.delete_row(conn, workspace.id)
         self._forget(name)
         self._artifacts.drop_workspace(workspace)

@@ -15,6 +15,9 @@ from runyard.store.dialect import insert
 _E = schema.experiments
 _T = schema.experiment_tags
 _W = schema.workspaces
+# The columns the access rule reads for a listed experiment (`store.identity.access_sql`).
+ID_COLUMN = _E.c.experiment_id
+NAME_COLUMN = _E.c.name
 
 
 def _select() -> Select[Any]:
@@ -113,6 +116,16 @@ def workspaces_with_location(conn: Connection, locations: Sequence[str]) -> set[
         return set()
     stmt = select(_E.c.workspace_id).where(_E.c.artifact_location.in_(list(locations))).distinct()
     return {row[0] for row in conn.execute(stmt)}
+
+
+def at_locations(conn: Connection, workspace_id: int, locations: Sequence[str]) -> list[tuple[int, str, str]]:
+    """(experiment_id, name, artifact_location) of the workspace's experiments located at one of `locations`."""
+    if not locations:
+        return []
+    stmt = select(_E.c.experiment_id, _E.c.name, _E.c.artifact_location).where(
+        _E.c.workspace_id == workspace_id, _E.c.artifact_location.in_(list(locations))
+    )
+    return [(int(r[0]), str(r[1]), str(r[2])) for r in conn.execute(stmt)]
 
 
 def set_tags(conn: Connection, experiment_id: int, tags: Sequence[tuple[str, str]]) -> None:

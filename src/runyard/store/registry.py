@@ -28,6 +28,8 @@ _RMT = schema.registered_model_tags
 _MV = schema.model_versions
 _MVT = schema.model_version_tags
 _AL = schema.registered_model_aliases
+# The column the access rule reads for a listed model or version (its id and its name).
+MODEL_NAME_COLUMN = _RM.c.name
 
 IS_PROMPT_TAG: Final = "mlflow.prompt.is_prompt"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sqlalchemy import Connection, func, select, update
+from sqlalchemy import Connection, func, or_, select, update
 
 from runyard.domain.entities import Workspace
 from runyard.store import schema
@@ -35,6 +35,12 @@ def get_by_name(conn: Connection, name: str) -> Workspace | None:
 
 def list_all(conn: Connection) -> list[Workspace]:
     return [_to_entity(r) for r in conn.execute(select(_W).order_by(_W.c.name))]
+
+
+def list_among(conn: Connection, member_ids: Any, always: str) -> list[Workspace]:
+    """The workspaces whose id is in the subquery `member_ids`, and the one named `always`."""
+    stmt = select(_W).where(or_(_W.c.id.in_(member_ids), _W.c.name == always)).order_by(_W.c.name)
+    return [_to_entity(r) for r in conn.execute(stmt)]
 
 
 def insert(

@@ -20,7 +20,7 @@ from runyard.api.mlflow.messages import Message
 from runyard.api.routing import Endpoint, resolve_context, services
 from runyard.artifacts.base import ArtifactBackend
 from runyard.artifacts.paths import clean_relative_path
-from runyard.domain.errors import NOT_IMPLEMENTED, MlflowError, invalid
+from runyard.domain.errors import NOT_IMPLEMENTED, RESOURCE_DOES_NOT_EXIST, MlflowError, invalid
 from runyard.services.artifacts import PRESIGNED_DOWNLOAD_UNSUPPORTED
 
 
@@ -30,7 +30,7 @@ async def _backend(request: Request, path: str | None = None) -> ArtifactBackend
     def resolve() -> ArtifactBackend:
         # Read afresh: no artifact request may reach the folder of a workspace deleted by another process.
         ctx = resolve_context(request, fresh=True)
-        if path:
+        if path is not None:
             services(request).artifact_owners.check(ctx, path)
         backend: ArtifactBackend = services(request).artifacts.backend(ctx)
         return backend
@@ -123,9 +123,17 @@ async def create_multipart(request: Request) -> Response:
     return ok({"upload_id": upload_id, "credentials": credentials})
 
 
+async def _upload_backend(request: Request, upload_id: str) -> ArtifactBackend:
+    """The backend of an open upload, once the caller may write the path it was created for (a
+    part's URL names only the upload: without this, anyone holding an upload id could write it)."""
+    backend = await _backend(request, None)
+    target = await call(backend.multipart_target, upload_id)
+    return await _backend(request, target)
+
+
 async def upload_part(request: Request) -> Response:
-    backend = await _backend(request)
     upload_id = str(request.path_params["upload_id"])
+    backend = await _upload_backend(request, upload_id)
     part_number = int(request.path_params["part_number"])
     etag = await backend.write_part(upload_id, part_number, request.stream())
     return Response(b"", status_code=200, headers={"ETag": f'"{etag}"'})
@@ -141,7 +149,14 @@ async def complete_multipart(request: Request) -> Response:
 
 async def abort_multipart(request: Request) -> Response:
     body = await parse_json_body(request, AbortMultipart)
-    backend = await _backend(request, _path_param(request))
+    if _path_param(request):
+        await _backend(request, _path_param(request))
+    try:
+        backend = await _upload_backend(request, body.upload_id)
+    except MlflowError as error:
+        if error.error_code != RESOURCE_DOES_NOT_EXIST:
+            raise
+        return ok()  # aborting an unknown (e.g. finished) upload is a no-op
     await call(backend.abort_multipart, body.upload_id)
     return ok()
 
@@ -158,7 +173,7 @@ async def presigned_download(request: Request) -> Response:
 ENDPOINTS = [
     Endpoint("PUT", "/artifacts/{artifact_path:path}", upload, "artifact:write", raw_body=True),
     Endpoint("GET", "/artifacts/{artifact_path:path}", download, "artifact:read"),
-    Endpoint("DELETE", "/artifacts/{artifact_path:path}", delete, "artifact:write"),
+    Endpoint("DELETE", "/artifacts/{artifact_path:path}", delete, "artifact:delete"),
     Endpoint("GET", "/artifacts", list_artifacts, "artifact:read"),
     Endpoint("GET", "/presigned/{artifact_path:path}", presigned_download, "artifact:read"),
     Endpoint("POST", "/mpu/create/{artifact_path:path}", create_multipart, "artifact:write"),

@@ -110,11 +110,11 @@ ENDPOINTS = [
     Endpoint("POST", "/experiments/search", search_experiments_post, "experiment:list"),
     Endpoint("GET", "/experiments/search", search_experiments_get, "experiment:list"),
     Endpoint("POST", "/experiments/update", update_experiment, "experiment:write"),
-    Endpoint("POST", "/experiments/delete", delete_experiment, "experiment:write"),
-    Endpoint("POST", "/experiments/restore", restore_experiment, "experiment:write"),
+    Endpoint("POST", "/experiments/delete", delete_experiment, "experiment:delete"),
+    Endpoint("POST", "/experiments/restore", restore_experiment, "experiment:delete"),
     Endpoint("POST", "/experiments/set-experiment-tag", set_experiment_tag, "experiment:write"),
     Endpoint("POST", "/experiments/delete-experiment-tag", delete_experiment_tag, "experiment:write"),
 ]
 
 # Served under `/ajax-api/2.0/mlflow` only, as the reference does.
-AJAX_ENDPOINTS = [Endpoint("POST", "/experiments/search-datasets", search_datasets, "experiment:read")]
+AJAX_ENDPOINTS = [Endpoint("POST", "/experiments/search-datasets", search_datasets, "experiment:list")]

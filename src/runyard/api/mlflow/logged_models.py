@@ -196,7 +196,7 @@ ENDPOINTS = [
     Endpoint("POST", "/logged-models/search", search_logged_models, "experiment:list"),
     Endpoint("GET", "/logged-models/{model_id}", get_logged_model, "logged_model:read"),
     Endpoint("PATCH", "/logged-models/{model_id}", finalize_logged_model, "logged_model:write"),
-    Endpoint("DELETE", "/logged-models/{model_id}", delete_logged_model, "logged_model:write"),
+    Endpoint("DELETE", "/logged-models/{model_id}", delete_logged_model, "logged_model:delete"),
     Endpoint("PATCH", "/logged-models/{model_id}/tags", set_logged_model_tags, "logged_model:write"),
     Endpoint("DELETE", "/logged-models/{model_id}/tags/{tag_key:path}", delete_logged_model_tag, "logged_model:write"),
     Endpoint("POST", "/logged-models/{model_id}/params", log_logged_model_params, "logged_model:write"),

@@ -202,25 +202,26 @@ async def delete_model_version_tag(request: Request) -> Response:
 
 _READ = "registered_model:read"
 _WRITE = "registered_model:write"
+_DELETE = "registered_model:delete"
 
 ENDPOINTS = [
     Endpoint("POST", "/registered-models/create", create_registered_model, "registered_model:create"),
     Endpoint("GET", "/registered-models/get", get_registered_model, _READ),
     Endpoint("POST", "/registered-models/rename", rename_registered_model, _WRITE),
     Endpoint("PATCH", "/registered-models/update", update_registered_model, _WRITE),
-    Endpoint("DELETE", "/registered-models/delete", delete_registered_model, _WRITE),
+    Endpoint("DELETE", "/registered-models/delete", delete_registered_model, _DELETE),
     Endpoint("GET", "/registered-models/search", search_registered_models_get, "registered_model:list"),
     Endpoint("POST", "/registered-models/get-latest-versions", get_latest_versions_post, _READ),
     Endpoint("GET", "/registered-models/get-latest-versions", get_latest_versions_get, _READ),
     Endpoint("POST", "/registered-models/set-tag", set_registered_model_tag, _WRITE),
     Endpoint("DELETE", "/registered-models/delete-tag", delete_registered_model_tag, _WRITE),
     Endpoint("POST", "/registered-models/alias", set_alias, _WRITE),
-    Endpoint("DELETE", "/registered-models/alias", delete_alias, _WRITE),
+    Endpoint("DELETE", "/registered-models/alias", delete_alias, _DELETE),
     Endpoint("GET", "/registered-models/alias", get_by_alias, _READ),
     Endpoint("POST", "/model-versions/create", create_model_version, _WRITE),
     Endpoint("GET", "/model-versions/get", get_model_version, _READ),
     Endpoint("PATCH", "/model-versions/update", update_model_version, _WRITE),
-    Endpoint("DELETE", "/model-versions/delete", delete_model_version, _WRITE),
+    Endpoint("DELETE", "/model-versions/delete", delete_model_version, _DELETE),
     Endpoint("POST", "/model-versions/transition-stage", transition_stage, _WRITE),
     Endpoint("GET", "/model-versions/search", search_model_versions_get, "registered_model:list"),
     Endpoint("GET", "/model-versions/get-download-uri", get_download_uri, _READ),

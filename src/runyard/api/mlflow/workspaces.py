@@ -14,7 +14,7 @@ from starlette.responses import Response
 
 from runyard.api.http import call, ok, parse_json_body
 from runyard.api.mlflow.messages import Message
-from runyard.api.routing import Endpoint, services
+from runyard.api.routing import Endpoint, request_access, services
 from runyard.domain.entities import Workspace
 
 
@@ -48,7 +48,7 @@ def _name(request: Request) -> str:
 
 
 async def list_workspaces(request: Request) -> Response:
-    workspaces = await call(services(request).workspaces.list_all)
+    workspaces = await call(services(request).workspaces.list_visible, request_access(request))
     return ok({"workspaces": [render(w) for w in workspaces]} if workspaces else {})
 
 
@@ -68,7 +68,7 @@ async def create_workspace(request: Request) -> Response:
 
 
 async def get_workspace(request: Request) -> Response:
-    workspace = await call(services(request).workspaces.get, _name(request))
+    workspace = await call(services(request).workspaces.get, _name(request), request_access(request))
     return ok({"workspace": render(workspace)})
 
 

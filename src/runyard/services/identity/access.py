@@ -13,12 +13,14 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, select
 
 from runyard.domain.entities import Workspace
 from runyard.domain.errors import permission_denied
 from runyard.domain.identity import Principal
 from runyard.domain.permissions import (
+    EXPERIMENT,
+    FOLDER,
     MANAGE,
     NAMES,
     NO_PERMISSIONS,
@@ -28,6 +30,7 @@ from runyard.domain.permissions import (
     user_folder,
 )
 from runyard.domain.workspaces import DEFAULT_WORKSPACE, NAMING_PATH
+from runyard.store import schema
 from runyard.store.database import Database
 from runyard.store.identity import access_sql
 from runyard.store.identity import grants as grant_store
@@ -42,6 +45,36 @@ class _Rows:
     loaded_at: float
 
 
+class ExperimentNames:
+    """Per process: experiment id → name, for the checks that need it (folder grants and the
+    `/Users/<name>/` folders of `path` workspaces) when the caller found only a run or a logged
+    model. Kept for `PERMISSIONS_TTL_SECONDS` like the permission rows; a rename in this process
+    forgets the entry at once."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+        self._names: dict[int, tuple[str, float]] = {}
+
+    def name(self, experiment_id: int, conn: Connection | None) -> str:
+        cached = self._names.get(experiment_id)
+        if cached is not None and time.monotonic() - cached[1] < PERMISSIONS_TTL_SECONDS:
+            return cached[0]
+        stmt = select(schema.experiments.c.name).where(schema.experiments.c.experiment_id == experiment_id)
+        if conn is not None:
+            found = conn.execute(stmt).scalar()
+        else:
+            with self._db.read() as own:
+                found = own.execute(stmt).scalar()
+        name = str(found) if found is not None else ""
+        if len(self._names) > 100_000:
+            self._names.clear()
+        self._names[experiment_id] = (name, time.monotonic())
+        return name
+
+    def forget(self, experiment_id: int) -> None:
+        self._names.pop(experiment_id, None)
+
+
 class PermissionCache:
     """Per process: (principal, workspace) → the permission rows that apply and membership."""
 
@@ -49,6 +82,7 @@ class PermissionCache:
         self._db = db
         self._rows: dict[tuple[int, int], _Rows] = {}
         self._lock = threading.Lock()
+        self.names = ExperimentNames(db)
 
     def rows(self, principal_id: int, workspace: Workspace, conn: Connection | None, *, fresh: bool = False) -> _Rows:
         key = (principal_id, workspace.id)
@@ -161,6 +195,67 @@ class Access:
             raise permission_denied(
                 f"Permission denied: {self.principal.name} lacks {NAMES[wanted]} on {what} '{resource_id}'."
             )
+
+    def _experiment_level(
+        self, workspace: Workspace, experiment_id: int, name: str | None, conn: Connection | None, *, fresh: bool
+    ) -> int:
+        rows = self.cache.rows(self.principal.id, workspace, conn, fresh=fresh)
+        if not rows.member:
+            return NO_PERMISSIONS
+        owner_prefix = self._owner_prefix(workspace)
+        if name is None:
+            # The name matters only to folder grants and owned folders: read it (cached) only then.
+            needs_name = owner_prefix is not None or any(g.resource_type == FOLDER for g in rows.grants)
+            name = self.cache.names.name(experiment_id, conn) if needs_name else ""
+        return effective_level(
+            rows.grants, EXPERIMENT, str(experiment_id), name, default=self.default, owner_prefix=owner_prefix
+        )
+
+    def allows_experiment(
+        self,
+        workspace: Workspace,
+        experiment_id: int | str,
+        name: str | None = None,
+        level: int | None = None,
+        conn: Connection | None = None,
+    ) -> bool:
+        """Whether the caller holds `level` on the experiment; `name` (None: looked up only if a
+        folder grant or an owned folder could match) — the check of runs and logged models."""
+        if self.is_admin:
+            return True
+        wanted = self.need if level is None else level
+        eid = int(experiment_id)
+        if self._experiment_level(workspace, eid, name, conn, fresh=False) >= wanted:
+            return True
+        return self._experiment_level(workspace, eid, name, conn, fresh=True) >= wanted
+
+    def require_experiment(
+        self,
+        workspace: Workspace,
+        experiment_id: int | str,
+        name: str | None = None,
+        level: int | None = None,
+        conn: Connection | None = None,
+    ) -> None:
+        """PERMISSION_DENIED unless `allows_experiment`."""
+        if not self.allows_experiment(workspace, experiment_id, name, level, conn):
+            wanted = self.need if level is None else level
+            raise permission_denied(
+                f"Permission denied: {self.principal.name} lacks {NAMES[wanted]} on experiment '{experiment_id}'."
+            )
+
+    def grant_creator(self, conn: Connection, workspace: Workspace, kind: str, resource_id: str) -> None:
+        """The creator of an experiment or registered model gets MANAGE on it, in the creating
+        transaction."""
+        grant_store.put(
+            conn,
+            workspace_id=workspace.id,
+            principal_id=self.principal.id,
+            resource_type=kind,
+            pattern=resource_id,
+            level=MANAGE,
+        )
+        self.cache.forget(self.principal.id)
 
     def readable(self, workspace: Workspace, kind: str, id_column: Any, name_column: Any, level: int = READ) -> Any:
         """A SQL condition selecting the rows the caller may `level` (None: an admin sees everything)."""
