@@ -149,14 +149,14 @@ async def complete_multipart(request: Request) -> Response:
 
 async def abort_multipart(request: Request) -> Response:
     body = await parse_json_body(request, AbortMultipart)
-    if _path_param(request):
-        await _backend(request, _path_param(request))
+    backend = await _backend(request, _path_param(request) or None)
     try:
-        backend = await _upload_backend(request, body.upload_id)
+        target = await call(backend.multipart_target, body.upload_id)
     except MlflowError as error:
         if error.error_code != RESOURCE_DOES_NOT_EXIST:
             raise
         return ok()  # aborting an unknown (e.g. finished) upload is a no-op
+    backend = await _backend(request, target)
     await call(backend.abort_multipart, body.upload_id)
     return ok()
 
