@@ -17,6 +17,7 @@ from starlette.routing import BaseRoute
 from runyard.api import mlflow_ui
 from runyard.api.errors import HANDLERS
 from runyard.api.graphql import routes as graphql
+from runyard.api.identity import routes as identity_api
 from runyard.api.leading_slashes import LeadingSlashesMiddleware
 from runyard.api.mlflow import (
     artifacts,
@@ -66,6 +67,8 @@ def api_routes() -> list[BaseRoute]:
         ),
         *mount_at_root(ui_artifacts.ROOT_ENDPOINTS),
         *mount([*server_info.ENDPOINTS, *workspaces.ENDPOINTS]),
+        # MLflow's auth REST API (basic-auth app): users, roles, user permissions; `--auth on` only.
+        *mount(identity_api.ENDPOINTS),
         *mount(artifacts.ENDPOINTS, service="mlflow-artifacts"),
         *mount_at_root(graphql.ENDPOINTS),
         # Only where the reference serves them: the web UI's `ajax-api` prefix.
