@@ -31,6 +31,7 @@ from runyard.api.mlflow import (
     ui_support,
     workspaces,
 )
+from runyard.api.route_rules import check_route_table
 from runyard.api.routing import StaticFirstRouter, mount, mount_at_root
 from runyard.api.security import SecurityMiddleware, security_rules
 from runyard.api.workspace_url import WorkspaceUrlMiddleware
@@ -107,8 +108,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 await purge
             services.close()
 
+    table = routes()
+    # Deny by default: a route served without its access rule applied stops start-up.
+    check_route_table(table)
     app = Starlette(
-        routes=routes(),
+        routes=table,
         exception_handlers=HANDLERS,
         middleware=[
             Middleware(LeadingSlashesMiddleware),
