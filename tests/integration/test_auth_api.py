@@ -84,12 +84,14 @@ class ReferenceServer:
             f"sqlite:///{self.root / 'mlflow.db'}",
             "--default-artifact-root",
             str(self.root / "artifacts"),
+            "--workers",
+            "1",
         ]
         with open(self.root / "server.log", "ab") as log:
             self.process = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
         return self
 
-    def wait(self, timeout: float = 120) -> None:
+    def wait(self, timeout: float = 300) -> None:
         assert self.process is not None
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -435,11 +437,14 @@ def test_user_listing_and_own_permissions_match(servers: tuple[str, str]) -> Non
 
     answers = []
     for url in servers:
-        admin = (ADMIN, ADMIN_PASSWORD)
-        users = httpx.get(f"{url}/api/2.0/mlflow/users/list", auth=admin)
-        alice = httpx.get(f"{url}/api/3.0/mlflow/users/permissions/list", params={"username": "alice"}, auth=admin)
-        own = httpx.get(f"{url}/api/3.0/mlflow/users/current/permissions", auth=("alice", PASSWORDS["alice"]))
-        current = httpx.get(f"{url}/api/2.0/mlflow/users/current", auth=("alice", PASSWORDS["alice"]))
+        admin = httpx.Client(base_url=url, auth=(ADMIN, ADMIN_PASSWORD), timeout=120)
+        alice = httpx.Client(base_url=url, auth=("alice", PASSWORDS["alice"]), timeout=120)
+        users = admin.get("/api/2.0/mlflow/users/list")
+        permissions = admin.get("/api/3.0/mlflow/users/permissions/list", params={"username": "alice"})
+        own = alice.get("/api/3.0/mlflow/users/current/permissions")
+        current = alice.get("/api/2.0/mlflow/users/current")
+        admin.close()
+        alice.close()
         listed = users.json()
         # The reference records the admin's creator grant on the experiment as a per-user role; in
         # Runyard an admin needs none. Compare the other users.
@@ -448,7 +453,7 @@ def test_user_listing_and_own_permissions_match(servers: tuple[str, str]) -> Non
             normalise(
                 [
                     [users.status_code, listed],
-                    [alice.status_code, alice.json()],
+                    [permissions.status_code, permissions.json()],
                     [own.status_code, own.json()],
                     [current.status_code, current.json()],
                 ]
@@ -464,10 +469,12 @@ def test_auth_api_is_absent_with_auth_off(tmp_path: Path) -> None:
 
     server = ServerProcess(data_dir=tmp_path / "off", extra_args=["--auth", "off"]).start()
     try:
-        answer = httpx.get(f"{server.url}/api/2.0/mlflow/users/current")
+        answer = httpx.get(f"{server.url}/api/2.0/mlflow/users/current", timeout=60)
         assert answer.status_code == 404
         assert answer.json()["error_code"] == "ENDPOINT_NOT_FOUND"
-        answer = httpx.post(f"{server.url}/api/3.0/mlflow/roles/create", json={"workspace": "default", "name": "r"})
+        answer = httpx.post(
+            f"{server.url}/api/3.0/mlflow/roles/create", json={"workspace": "default", "name": "r"}, timeout=60
+        )
         assert answer.status_code == 404
         assert answer.json()["error_code"] == "ENDPOINT_NOT_FOUND"
     finally:

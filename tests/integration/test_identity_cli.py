@@ -252,6 +252,7 @@ def test_what_the_cli_creates_works_against_a_live_server(
         f"{server.url}/api/3.0/mlflow/users/permissions/get",
         params={"username": "reader", "resource_type": "experiment", "resource_id": experiment_id},
         auth=("boss", PASSWORD),
+        timeout=60,
     )
     assert seen.status_code == 200, seen.text
     assert seen.json() == {"allowed": False, "permission": "READ"}
@@ -274,6 +275,7 @@ def test_what_the_cli_creates_works_against_a_live_server(
             f"{server.url}/api/2.0/mlflow/experiments/get",
             params={"experiment_id": experiment_id},
             headers={"Authorization": f"Bearer {issued['token']}"},
+            timeout=60,
         )
         if answer.status_code != 200 or time.monotonic() > deadline:
             break
