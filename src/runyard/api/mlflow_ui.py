@@ -109,8 +109,18 @@ def _open_on_workspace(request: Request, workspace: str) -> Response:
 def ui_routes(build: Path | None) -> list[Route]:
     """The UI's own routes (the page and its files), relative to where the UI is mounted."""
     ui = MlflowUi(build)
-    index = Route("/", ui.index, methods=["GET"], name="mlflow-ui:index")
-    static = Route("/static-files/{path:path}", ui.static_file, methods=["GET"], name="mlflow-ui:static")
+
+    async def page(request: Request) -> Response:
+        return await ui.index(request)
+
+    async def files(request: Request) -> Response:
+        return await ui.static_file(request)
+
+    # Marked with the rule they apply (`_signed_in`), as `routing._checked` marks API endpoints.
+    page.access_rule = parse_rule(INDEX_ACCESS)  # type: ignore[attr-defined]
+    files.access_rule = parse_rule(STATIC_ACCESS)  # type: ignore[attr-defined]
+    index = Route("/", page, methods=["GET"], name="mlflow-ui:index")
+    static = Route("/static-files/{path:path}", files, methods=["GET"], name="mlflow-ui:static")
     index.access = INDEX_ACCESS  # type: ignore[attr-defined]
     static.access = STATIC_ACCESS  # type: ignore[attr-defined]
     return [index, static]
