@@ -7,6 +7,7 @@ raw HTTP and through a whole training script with the real mlflow client, person
 from __future__ import annotations
 
 import base64
+import re
 import time
 import urllib.parse
 from collections.abc import Iterator
@@ -142,6 +143,28 @@ def test_anonymous_requests_reach_only_public_routes(auth: AuthServer) -> None:
         ("GET", "/api/2.0/runyard/audit-events"),
     ]:
         assert_unauthenticated(httpx.request(method, f"{auth.url}{path}", json={} if method == "POST" else None))
+
+
+def test_every_non_public_route_refuses_anonymous_requests(auth: AuthServer) -> None:
+    """Generated from the route table: only the public routes answer without credentials."""
+    from starlette.routing import Route
+
+    from runyard.app import api_routes
+
+    public = []
+    with httpx.Client(base_url=auth.url) as client:
+        for route in api_routes():
+            assert isinstance(route, Route)
+            path = re.sub(r"\{[^}]+\}", lambda m: "1" if m.group(0).endswith(":int}") else "x", route.path)
+            for method in sorted((route.methods or {"GET"}) - {"HEAD"}):
+                if getattr(route, "access", None) == "public":
+                    public.append(path)
+                    continue
+                resp = client.request(method, path, json={} if method != "GET" else None)
+                assert resp.status_code == 401, (method, path, resp.status_code, resp.text[:200])
+                assert resp.json()["error_code"] == "UNAUTHENTICATED"
+    assert {"/health", "/version", "/api/3.0/mlflow/server-info", "/oauth/token"} <= set(public)
+    assert all(p in ("/health", "/version", "/oauth/token") or p.endswith("/mlflow/server-info") for p in public)
 
 
 def test_client_credentials_over_raw_http(auth: AuthServer, unique: str) -> None:
