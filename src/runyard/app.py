@@ -18,6 +18,7 @@ from runyard.api import mlflow_ui
 from runyard.api.errors import HANDLERS
 from runyard.api.graphql import routes as graphql
 from runyard.api.identity import audit_events, oauth, personal_tokens
+from runyard.api.identity import routes as identity_api
 from runyard.api.leading_slashes import LeadingSlashesMiddleware
 from runyard.api.mlflow import (
     artifacts,
@@ -31,6 +32,7 @@ from runyard.api.mlflow import (
     ui_support,
     workspaces,
 )
+from runyard.api.route_rules import check_route_table
 from runyard.api.routing import StaticFirstRouter, mount, mount_at_root
 from runyard.api.security import SecurityMiddleware, security_rules
 from runyard.api.workspace_url import WorkspaceUrlMiddleware
@@ -67,6 +69,8 @@ def api_routes() -> list[BaseRoute]:
         ),
         *mount_at_root(ui_artifacts.ROOT_ENDPOINTS),
         *mount([*server_info.ENDPOINTS, *workspaces.ENDPOINTS]),
+        # MLflow's auth REST API (basic-auth app): users, roles, user permissions; `--auth on` only.
+        *mount(identity_api.ENDPOINTS),
         *mount(artifacts.ENDPOINTS, service="mlflow-artifacts"),
         *mount_at_root(graphql.ENDPOINTS),
         *mount_at_root(oauth.ENDPOINTS),
@@ -125,8 +129,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
                     await task
             services.close()
 
+    table = routes()
+    # Deny by default: a route served without its access rule applied stops start-up.
+    check_route_table(table)
     app = Starlette(
-        routes=routes(),
+        routes=table,
         exception_handlers=HANDLERS,
         middleware=[
             Middleware(LeadingSlashesMiddleware),

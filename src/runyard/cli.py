@@ -1,4 +1,5 @@
-"""The `runyard` command line: `server`, `db upgrade`, `workspace create|list|show|update|delete`.
+"""The `runyard` command line: `server`, `db upgrade`, `workspace create|list|show|update|delete`, and
+(from `runyard.cli_identity`) `user`, `token`, `sp`, `grant`, `role`, `audit`.
 
 Every `runyard server` option lives in `SERVER_OPTIONS` (a flag, its `RUNYARD_*` variable and, where
 `mlflow server` has the same setting, its `MLFLOW_*` variable, which `RUNYARD_*` overrides) and
@@ -491,3 +492,9 @@ def workspace_delete(
         click.echo(f"Deleted workspace '{name}'.")
     finally:
         services.close()
+
+
+# The identity commands (`user`, `token`, `sp`, `grant`, `role`, `audit`) live in their own module.
+from runyard import cli_identity  # noqa: E402
+
+cli_identity.register(main)

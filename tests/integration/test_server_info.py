@@ -31,6 +31,8 @@ EXPECTED = {
     "features_enabled": {"gateway": False, "scheduled_issue_detection": False},
     # `mlflow server` advertises MLFLOW_SERVER_INFO_TRACKING_AUTH or "" (no authentication yet here).
     "tracking_auth": "",
+    # Runyard's own key: whether the server asks for credentials (`--auth`; off on a loopback host).
+    "auth_enabled": False,
     "artifacts_presigned_only": False,
 }
 

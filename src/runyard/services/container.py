@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 from runyard.config import Settings
@@ -21,6 +22,8 @@ from runyard.services.workspaces import WorkspaceService
 from runyard.store.database import Database, SqliteMemory
 from runyard.store.keys import KeyRegistry
 from runyard.store.point_writer import PointWriter
+
+TRACKING_AUTH_VARIABLE = "MLFLOW_SERVER_INFO_TRACKING_AUTH"
 
 
 @dataclass
@@ -71,7 +74,8 @@ class Services:
             metric_history=MetricHistoryService(db, keys, runs),
             artifacts=artifacts,
             artifact_owners=ArtifactOwners(db),
-            capabilities=Capabilities.of(artifacts),
+            # The request-auth provider clients should load, as `mlflow server` advertises it.
+            capabilities=Capabilities.of(artifacts, tracking_auth=os.environ.get(TRACKING_AUTH_VARIABLE, "")),
             logged_models=logged_models,
             registered_models=RegisteredModelService(db),
             model_versions=model_versions,
