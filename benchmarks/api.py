@@ -30,8 +30,11 @@ class EndpointMissing(ApiError):
 class Api:
     """One keep-alive `httpx.Client` per thread; 5xx/429 answers and dropped connections are retried."""
 
-    def __init__(self, base_url: str, retries: int = 8, timeout: float = 600.0) -> None:
+    def __init__(
+        self, base_url: str, retries: int = 8, timeout: float = 600.0, authorization: str | None = None
+    ) -> None:
         self.base_url = base_url
+        self.headers = {"Authorization": authorization} if authorization else {}
         self.retries = retries
         self.timeout = timeout
         self._local = threading.local()
@@ -41,7 +44,7 @@ class Api:
     def client(self) -> httpx.Client:
         client: httpx.Client | None = getattr(self._local, "client", None)
         if client is None:
-            client = httpx.Client(base_url=self.base_url, timeout=self.timeout)
+            client = httpx.Client(base_url=self.base_url, timeout=self.timeout, headers=self.headers)
             self._local.client = client
             with self._lock:
                 self._clients.append(client)

@@ -20,6 +20,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from benchmarks import auth
 from benchmarks.api import EndpointMissing
 from benchmarks.config import FULL, QUICK, Sizes
 from benchmarks.report import Row, table, write_json
@@ -52,6 +53,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default="mlflow,runyard",
         help="comma-separated: mlflow,runyard (default both; one alone is for profiling, no ratio is printed)",
     )
+    p.add_argument(
+        "--auth-compare",
+        action="store_true",
+        help="also run a Runyard server with --auth on (the client signs in with Basic credentials of a user "
+        "with EDIT through a workspace grant) and report it beside auth off with the ratio",
+    )
     p.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"JSON results (default: {DEFAULT_OUT})")
     args = p.parse_args(argv)
     args.backend_list = [b.strip() for b in args.backends.split(",") if b.strip()]
@@ -80,6 +87,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     for key, value in CLIENT_ENV.items():
         os.environ.setdefault(key, value)
+    if args.auth_compare:
+        # The real client sends these to every target (see `run_backend`).
+        os.environ["MLFLOW_TRACKING_USERNAME"] = auth.USER
+        os.environ["MLFLOW_TRACKING_PASSWORD"] = auth.PASSWORD
     # Stop the servers on SIGTERM as on Ctrl-C (also when started with SIGINT ignored, e.g. by `cmd &`).
     signal.signal(signal.SIGTERM, _raise_interrupt)
     signal.signal(signal.SIGINT, _raise_interrupt)
@@ -92,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         for backend in args.backend_list:
             meta["load_before"][backend] = _load()
-            run_backend(backend, sizes, workloads, args.server_list, meta, rows)
+            run_backend(backend, sizes, workloads, args.server_list, meta, rows, args.auth_compare)
             meta["load_after"][backend] = _load()
     except KeyboardInterrupt:
         log("interrupted: servers stopped; writing the rows measured so far")
@@ -115,6 +126,7 @@ def run_backend(
     server_names: list[str],
     meta: dict[str, Any],
     rows: list[Row],
+    auth_compare: bool = False,
 ) -> None:
     """Start both servers and the stub on a fresh `backend`, run `workloads`, append to `rows`."""
     with tempfile.TemporaryDirectory(prefix=f"runyard-bench-{backend}-") as tmp, ExitStack() as stack:
@@ -125,13 +137,22 @@ def run_backend(
             servers.append(mlflow_server(scratch / "mlflow", uris.mlflow))
         if "runyard" in server_names:
             servers.append(runyard_server(scratch / "runyard", uris.runyard))
+        if auth_compare:
+            servers.append(runyard_server(scratch / "runyard-auth", uris.runyard_auth, auth=True))
         for server in servers:
             stack.callback(server.stop)
         _start_all(servers)
+        authorization = None
+        if auth_compare:
+            authorization = auth.authorization()
+            auth.create_user(scratch / "runyard-auth" / "data", uris.runyard_auth)
         meta["servers"][backend] = {s.name: {"startup_s": round(s.startup_seconds, 2), "url": s.url} for s in servers}
         log(f"[{backend}] " + ", ".join(f"{s.name} up in {s.startup_seconds:.1f} s" for s in servers))
         stub = stack.enter_context(Stub(stub_spec(sizes, workloads)))
-        targets = [Target(s.name, s.url, s) for s in servers] + [Target("floor", stub.url)]
+        # With --auth-compare every target gets the same credentials (ignored where auth is off), so
+        # the client's own cost is the same everywhere and the auth on/off ratio is the server's.
+        targets = [Target(s.name, s.url, s, authorization) for s in servers]
+        targets.append(Target("floor", stub.url, authorization=authorization))
         for target in targets:
             stack.callback(target.close)
         for workload_cls in workloads:
@@ -283,6 +304,7 @@ def machine_meta(args: argparse.Namespace, sizes: Sizes) -> dict[str, Any]:
         "quick": bool(args.quick),
         "backends": args.backend_list,
         "servers_compared": args.server_list,
+        "auth_compare": bool(args.auth_compare),
         "workloads": args.workload_list,
         "sizes": sizes.to_json(),
         "load_before": {},

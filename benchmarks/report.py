@@ -13,7 +13,9 @@ EXPLANATION = (
     "ratio: how many times better Runyard is than mlflow (times: mlflow/runyard; throughputs: runyard/mlflow);"
     " >1 means Runyard is better.\n"
     "x floor: Runyard as a multiple of the client floor (times: runyard/floor; throughputs: floor/runyard);"
-    " 1.0 means as fast as a stub that answers at once. Every figure is the median of the repetitions."
+    " 1.0 means as fast as a stub that answers at once. Every figure is the median of the repetitions.\n"
+    "auth/off (with --auth-compare): Runyard --auth on relative to auth off (times: on/off; throughputs: off/on);"
+    " 1.10 means 10 % slower with authentication."
 )
 
 
@@ -35,6 +37,10 @@ class Row:
     runyard_vs_floor: float | None
     rss_mlflow: int | None = None  # peak bytes over the server's process tree, during the workload
     rss_runyard: int | None = None
+    # `--auth-compare`: Runyard with --auth on, and its cost: >1 means slower than auth off
+    # (times: auth/off; throughputs: off/auth), 1.10 = 10 % slower.
+    runyard_auth: float | None = None
+    auth_cost: float | None = None
     notes: dict[str, str] = field(default_factory=dict)
     samples: dict[str, list[float]] = field(default_factory=dict)
 
@@ -69,9 +75,17 @@ class Row:
             runyard_vs_floor=vs_floor,
             rss_mlflow=rss.get("mlflow", {}).get("tree"),
             rss_runyard=rss.get("runyard", {}).get("tree"),
+            runyard_auth=value.get("runyard-auth"),
+            auth_cost=_auth_cost(quantity, r, value.get("runyard-auth")),
             notes={name: fig.note for name, fig in figures.items() if fig.note},
             samples={name: fig.samples for name, fig in figures.items() if fig.samples},
         )
+
+
+def _auth_cost(quantity: Quantity, off: float | None, on: float | None) -> float | None:
+    if quantity.unit == "count":
+        return None
+    return _ratio(on, off) if quantity.better == "lower" else _ratio(off, on)
 
 
 def _ratio(a: float | None, b: float | None) -> float | None:
@@ -98,7 +112,7 @@ def fmt_mib(b: int | None) -> str:
 
 
 def _cell(row: Row, target: str) -> str:
-    value = getattr(row, target)
+    value = getattr(row, target.replace("-", "_"))
     if value is None and target in row.notes:
         note = row.notes[target]
         return "n/a" if note.startswith("n/a") else "error"
@@ -141,6 +155,11 @@ def table(rows: list[Row]) -> str:
                 fmt_mib(row.rss_runyard) if first else "",
             ]
         )
+    if any(row.runyard_auth is not None or "runyard-auth" in row.notes for row in rows):
+        header[6:6] = ["runyard auth", "auth/off"]
+        for row, cells in zip(rows, body, strict=True):
+            cost = f"{row.auth_cost:.2f}" if row.auth_cost is not None else "-"
+            cells[6:6] = [_cell(row, "runyard-auth"), cost]
     widths = [max(len(r[i]) for r in [header, *body]) for i in range(len(header))]
     right = set(range(4, len(header)))
 

@@ -182,12 +182,20 @@ def mlflow_server(workdir: Path, backend_store_uri: str) -> ManagedServer:
     return ManagedServer(name="mlflow", cmd=cmd, workdir=workdir, env=env, port=port)
 
 
-def runyard_server(workdir: Path, backend_store_uri: str | None) -> ManagedServer:
+def runyard_server(workdir: Path, backend_store_uri: str | None, *, auth: bool = False) -> ManagedServer:
+    """`runyard server`, one worker; `auth`: with `--auth on` (named "runyard-auth"), the first admin's
+    password from RUNYARD_ADMIN_PASSWORD (see `benchmarks.auth` for the account the client uses)."""
     port = free_port()
     cmd = [_bin("runyard"), "server", "--workers", "1", "--port", str(port), "--data-dir", str(workdir / "data")]
     if backend_store_uri:
         cmd += ["--backend-store-uri", backend_store_uri]
-    return ManagedServer(name="runyard", cmd=cmd, workdir=workdir, port=port)
+    env: dict[str, str] = {}
+    if auth:
+        from benchmarks.auth import ADMIN_PASSWORD
+
+        cmd += ["--auth", "on"]
+        env["RUNYARD_ADMIN_PASSWORD"] = ADMIN_PASSWORD
+    return ManagedServer(name="runyard-auth" if auth else "runyard", cmd=cmd, workdir=workdir, env=env, port=port)
 
 
 # -- backends -------------------------------------------------------------------------------------
@@ -200,13 +208,15 @@ class BackendUris:
     kind: str
     mlflow: str
     runyard: str | None
+    runyard_auth: str | None = None
 
 
 @contextmanager
 def backend_uris(kind: str, workdir: Path) -> Iterator[BackendUris]:
-    """SQLite files in the scratch folder, or two fresh PostgreSQL databases dropped afterwards."""
+    """SQLite files in the scratch folder, or fresh PostgreSQL databases (mlflow, runyard, runyard
+    with `--auth on`) dropped afterwards."""
     if kind == "sqlite":
-        yield BackendUris(kind, f"sqlite:///{workdir / 'mlflow' / 'mlflow.db'}", None)
+        yield BackendUris(kind, f"sqlite:///{workdir / 'mlflow' / 'mlflow.db'}", None, None)
         return
     if kind != "postgres":
         raise ValueError(f"unknown backend {kind!r} (sqlite, postgres)")
@@ -214,14 +224,14 @@ def backend_uris(kind: str, workdir: Path) -> Iterator[BackendUris]:
 
     base, _, _ = POSTGRES_ADMIN_URL.rpartition("/")
     tag = secrets.token_hex(4)
-    names = [f"bench_{tag}_mlflow", f"bench_{tag}_runyard"]
+    names = [f"bench_{tag}_mlflow", f"bench_{tag}_runyard", f"bench_{tag}_runyard_auth"]
     with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as conn:
         for name in names:
             conn.execute(f'CREATE DATABASE "{name}"')
     try:
         # psycopg2 is not installed; SQLAlchemy reaches psycopg 3 through the "+psycopg" dialect.
         mlflow_uri = f"{base.replace('postgresql://', 'postgresql+psycopg://', 1)}/{names[0]}"
-        yield BackendUris(kind, mlflow_uri, f"{base}/{names[1]}")
+        yield BackendUris(kind, mlflow_uri, f"{base}/{names[1]}", f"{base}/{names[2]}")
     finally:
         with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as conn:
             for name in names:

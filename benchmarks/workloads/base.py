@@ -22,11 +22,14 @@ STUB = "floor"
 
 @dataclass
 class Target:
-    """A server under test ("mlflow", "runyard") or the client-floor stub ("floor")."""
+    """A server under test ("mlflow", "runyard", with `--auth-compare` also "runyard-auth") or the
+    client-floor stub ("floor"). `authorization`: the header raw-HTTP calls send (the real client
+    sends MLFLOW_TRACKING_USERNAME/PASSWORD from the environment, to every target alike)."""
 
     name: str
     url: str
     server: ManagedServer | None = None
+    authorization: str | None = None
     state: dict[str, Any] = field(default_factory=dict)  # data seeded by one workload, reused by others
     _api: Api | None = field(default=None, init=False, repr=False)
     _client: MlflowClient | None = field(default=None, init=False, repr=False)
@@ -38,7 +41,7 @@ class Target:
     @property
     def api(self) -> Api:
         if self._api is None:
-            self._api = Api(self.url)
+            self._api = Api(self.url, authorization=self.authorization)
         return self._api
 
     @property

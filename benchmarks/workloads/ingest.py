@@ -35,6 +35,7 @@ class LoadPlan:
     batch: int
     start: float = 0.0  # time.monotonic() at which all connections begin
     stop: float = 0.0
+    authorization: str | None = None  # the `Authorization` header every request carries
 
 
 def _body(run_id: str, step0: int, batch: int) -> bytes:
@@ -75,6 +76,8 @@ async def _read_response(reader: asyncio.StreamReader) -> tuple[int, bool]:
 
 async def _connection(plan: LoadPlan, run_id: str, out: list[Record]) -> None:
     head = f"POST /api/2.0/mlflow/runs/log-batch HTTP/1.1\r\nHost: {plan.host}:{plan.port}\r\n"
+    if plan.authorization:
+        head += f"Authorization: {plan.authorization}\r\n"
     head += "Content-Type: application/json\r\nContent-Length: "
     step = 0
     conn: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
@@ -152,7 +155,13 @@ class Ingest(Workload):
         procs, conns = [], []
         finished = False
         for p in range(s.w3_processes):
-            plan = LoadPlan(url.hostname or "127.0.0.1", url.port or 80, run_ids[p :: s.w3_processes], s.w3_batch)
+            plan = LoadPlan(
+                url.hostname or "127.0.0.1",
+                url.port or 80,
+                run_ids[p :: s.w3_processes],
+                s.w3_batch,
+                authorization=target.authorization,
+            )
             parent, child = ctx.Pipe()
             proc = ctx.Process(target=_generator_process, args=(plan, child), daemon=True, name=f"bench-load-{p}")
             proc.start()

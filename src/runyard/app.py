@@ -17,6 +17,7 @@ from starlette.routing import BaseRoute
 from runyard.api import mlflow_ui
 from runyard.api.errors import HANDLERS
 from runyard.api.graphql import routes as graphql
+from runyard.api.identity import audit_events, oauth, personal_tokens
 from runyard.api.identity import routes as identity_api
 from runyard.api.leading_slashes import LeadingSlashesMiddleware
 from runyard.api.mlflow import (
@@ -72,6 +73,8 @@ def api_routes() -> list[BaseRoute]:
         *mount(identity_api.ENDPOINTS),
         *mount(artifacts.ENDPOINTS, service="mlflow-artifacts"),
         *mount_at_root(graphql.ENDPOINTS),
+        *mount_at_root(oauth.ENDPOINTS),
+        *mount([*personal_tokens.ENDPOINTS, *audit_events.ENDPOINTS], service="runyard"),
         # Only where the reference serves them: the web UI's `ajax-api` prefix.
         *mount([*ui_support.ASSISTANT_ENDPOINTS, *ui_support.GATEWAY_ENDPOINTS], prefixes=("ajax-api",)),
     ]
@@ -87,6 +90,19 @@ async def purge_stale_uploads(services: Services, interval_seconds: float) -> No
         await asyncio.sleep(interval_seconds)
 
 
+async def purge_audit_events(services: Services, interval_seconds: float) -> None:
+    """Drop audit events past `--audit-retention-days` at start-up and then every `interval_seconds`."""
+    while True:
+        try:
+            await anyio.to_thread.run_sync(services.identity.audit.purge)
+        except Exception:
+            log.exception("purging old audit events failed; will retry")
+        await asyncio.sleep(interval_seconds)
+
+
+AUDIT_PURGE_INTERVAL_SECONDS = 3600.0
+
+
 def create_app(settings: Settings | None = None) -> Starlette:
     """The application for one server process (worker processes call this with no argument)."""
     settings = settings or Settings.from_env()
@@ -99,13 +115,18 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
-        purge = asyncio.create_task(purge_stale_uploads(services, settings.upload_purge_interval_seconds))
+        tasks = [
+            asyncio.create_task(purge_stale_uploads(services, settings.upload_purge_interval_seconds)),
+            asyncio.create_task(purge_audit_events(services, AUDIT_PURGE_INTERVAL_SECONDS)),
+        ]
         try:
             yield
         finally:
-            purge.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await purge
+            for task in tasks:
+                task.cancel()
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             services.close()
 
     table = routes()

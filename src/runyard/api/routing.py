@@ -13,6 +13,7 @@ from starlette.routing import BaseRoute, Route, Router
 from starlette.types import Receive, Scope, Send
 
 from runyard.api.authentication import ACCESS_SCOPE_KEY, authorize_request
+from runyard.api.delete_audit import audited, deleted_kind
 from runyard.api.http import call, check_request_strings, nothing_in_flight
 from runyard.api.security import require_json_body
 from runyard.domain.access_rules import AccessRule, parse_rule
@@ -57,7 +58,7 @@ def mount(
     """Routes for `/<prefix>/<version>/<service><path>` for every prefix."""
     routes = []
     for e in endpoints:
-        handler = _checked(e.handler, json_body=e.json_body, rule=parse_rule(e.access))
+        handler = _checked(e.handler, json_body=e.json_body, rule=parse_rule(e.access), method=e.method)
         for prefix in prefixes:
             routes.append(
                 Route(
@@ -76,18 +77,22 @@ def mount_at_root(endpoints: Iterable[Endpoint]) -> list[Route]:
     file previews at `/get-artifact` and `/model-versions/get-artifact` (no `/ajax-api` twin)."""
     routes = []
     for e in endpoints:
-        handler = _checked(e.handler, json_body=e.json_body, rule=parse_rule(e.access))
+        handler = _checked(e.handler, json_body=e.json_body, rule=parse_rule(e.access), method=e.method)
         route = Route(e.path, handler, methods=[e.method], name=f"root:{e.path}:{e.method}")
         route.access = e.access  # type: ignore[attr-defined]
         routes.append(route)
     return routes
 
 
-def _checked(handler: Handler, *, json_body: bool, rule: AccessRule) -> Handler:
+def _checked(handler: Handler, *, json_body: bool, rule: AccessRule, method: str = "GET") -> Handler:
     """`handler` behind the rules every mounted endpoint shares: no NUL in the query string, path or
     workspace (`check_request_strings`), for JSON endpoints the content-type rule
     (`require_json_body`), and the route's access rule (`authorize_request`: with authentication on,
-    who is asking and whether the rule admits them). One wrapper, so a request pays one extra call."""
+    who is asking and whether the rule admits them). One wrapper, so a request pays one extra call;
+    routes that delete also record each success in the audit log (`delete_audit`)."""
+    kind = deleted_kind(rule, method)
+    if kind is not None:
+        handler = audited(handler, kind, json_body=json_body)
     if json_body:
 
         @functools.wraps(handler)

@@ -7,6 +7,8 @@ holds a credential, and a memory dump of it proves nothing elsewhere). A cached 
 `REVALIDATE_SECONDS`; after that one primary-key read confirms the principal is still enabled, its
 credentials unchanged (`credential_version`) and the token not revoked — so disabling a user or
 revoking a token takes effect in every process within that time, without hashing again.
+
+Each fresh verification (a credential not in the cache) is audited as `auth.sign-in`.
 """
 
 from __future__ import annotations
@@ -99,6 +101,7 @@ class Authenticator:
             if len(self._cache) >= _MAX_ENTRIES:
                 self._cache.clear()
             self._cache[key] = verified
+        self._audit.record(Actor(verified.principal.name, source), "auth.sign-in", _credential_kind(verified, scheme))
         return verified.principal
 
     def _forget(self, key: bytes) -> None:
@@ -177,3 +180,12 @@ class Authenticator:
                 token_store.touch(conn, token_id, now_ms())
         except Exception:  # a busy database must not fail the request; the time is advisory
             pass
+
+
+def _credential_kind(verified: _Verified, scheme: str) -> str:
+    """What a sign-in used, for the audit log (never the credential itself)."""
+    if scheme.lower() == "basic":
+        return "password"
+    if verified.token_id is not None:
+        return f"personal access token {verified.token_id}"
+    return "access token"

@@ -9,6 +9,7 @@ from runyard.services.identity.access import Access, PermissionCache
 from runyard.services.identity.accounts import AccountService
 from runyard.services.identity.audit import AuditLog
 from runyard.services.identity.authenticator import Authenticator
+from runyard.services.identity.client_credentials import ClientCredentialsGrant
 from runyard.services.identity.failures import FailureLimiter
 from runyard.services.identity.grants import GrantService
 from runyard.services.identity.signing import Signer
@@ -24,6 +25,7 @@ class Identity:
         self.signer = Signer(db, settings.secret_key, settings.access_token_ttl)
         self.limiter = FailureLimiter(settings.auth_failure_limit)
         self.authenticator = Authenticator(db, self.signer, self.limiter, self.audit)
+        self.client_credentials = ClientCredentialsGrant(db, self.signer, self.limiter, self.audit)
         self.permissions = PermissionCache(db)
         self.grants = GrantService(db, self.accounts, self.audit, self.permissions)
 
