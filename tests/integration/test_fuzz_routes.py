@@ -324,6 +324,9 @@ class Fuzzer:
 
 # Routes that answer 501 NOT_IMPLEMENTED by design (a client falls back on it), as `mlflow server` does.
 NOT_IMPLEMENTED_BY_DESIGN = ("/mlflow-artifacts/presigned/",)
+# OAuth 2.0 endpoints answer errors in RFC 6749 §5.2's shape (`error`, `error_description`), which OAuth
+# clients parse, not MLflow's.
+OAUTH_PREFIX = "/oauth/"
 
 
 def _assert_mlflow_shaped(resp: httpx.Response, context: str) -> None:
@@ -336,6 +339,9 @@ def _assert_mlflow_shaped(resp: httpx.Response, context: str) -> None:
             body = resp.json()
         except ValueError:
             pytest.fail(f"error body is not JSON: {resp.text[:300]!r}\n{context}")
+        if resp.request.url.path.startswith(OAUTH_PREFIX):
+            assert isinstance(body, dict) and isinstance(body.get("error"), str), f"{body}\n{context}"
+            return
         assert isinstance(body, dict) and "error_code" in body and "message" in body, f"{body}\n{context}"
 
 

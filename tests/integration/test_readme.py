@@ -56,8 +56,9 @@ def test_the_readme_is_current() -> None:
     first_paragraph = README.split("\n\n", 2)[1]
     assert "(next)" not in first_paragraph and "model\nregistry" in first_paragraph
     section = README.split("## Not implemented yet", 1)[1].split("\n## ", 1)[0]
-    for item in ("Tracing", "web UI", "Identity", "S3"):
+    for item in ("Tracing", "web UI", "Browser sign-in", "S3"):
         assert item in section
+    assert "\n## Identity and access\n" in README
     for flag in ("--log-level", "--access-log", "--default-artifact-root", "MLFLOW_HOST", "`-h`", "`-p`", "`-w`"):
         assert flag in README
 
