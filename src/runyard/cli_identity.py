@@ -169,12 +169,19 @@ def user_list(as_json: bool, data_dir: Path, backend_store_uri: str | None, arti
     """List users."""
     from runyard.domain.identity import USER
 
+    _list_principals(USER, as_json, data_dir, backend_store_uri, artifacts_destination)
+
+
+def _list_principals(
+    kind: str, as_json: bool, data_dir: Path, backend_store_uri: str | None, artifacts_destination: str | None
+) -> None:
+    """Print the users or the service principals, a line (or a JSON object) each."""
     with _opened(data_dir, backend_store_uri, artifacts_destination, create=False) as services:
-        users = services.identity.accounts.list(USER)
+        found = services.identity.accounts.list(kind)
     if as_json:
-        _emit([_principal_json(p) for p in users])
+        _emit([_principal_json(p) for p in found])
     else:
-        for p in users:
+        for p in found:
             click.echo(_principal_line(p))
 
 
@@ -379,13 +386,7 @@ def sp_list(as_json: bool, data_dir: Path, backend_store_uri: str | None, artifa
     """List service principals."""
     from runyard.domain.identity import SERVICE_PRINCIPAL
 
-    with _opened(data_dir, backend_store_uri, artifacts_destination, create=False) as services:
-        found = services.identity.accounts.list(SERVICE_PRINCIPAL)
-    if as_json:
-        _emit([_principal_json(p) for p in found])
-    else:
-        for p in found:
-            click.echo(_principal_line(p))
+    _list_principals(SERVICE_PRINCIPAL, as_json, data_dir, backend_store_uri, artifacts_destination)
 
 
 @sp.command("rotate-secret")

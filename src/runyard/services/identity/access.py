@@ -150,27 +150,35 @@ class Access:
         workspace: Workspace,
         kind: str,
         resource_id: str,
-        name: str,
+        name: str | None,
         conn: Connection | None = None,
         *,
         fresh: bool = False,
     ) -> int:
-        """The caller's effective level on one experiment or registered model."""
+        """The caller's effective level on one experiment or registered model. `name` None: an
+        experiment's name is read (cached) only if a folder grant or an owned folder could match it;
+        a registered model's name is its id."""
         if self.is_admin:
             return MANAGE
         rows = self.cache.rows(self.principal.id, workspace, conn, fresh=fresh)
         if not rows.member:
             return NO_PERMISSIONS
-        return effective_level(
-            rows.grants, kind, resource_id, name, default=self.default, owner_prefix=self._owner_prefix(workspace)
-        )
+        owner_prefix = self._owner_prefix(workspace)
+        if name is None:
+            if kind != EXPERIMENT:
+                name = resource_id
+            elif owner_prefix is not None or any(g.resource_type == FOLDER for g in rows.grants):
+                name = self.cache.names.name(int(resource_id), conn)
+            else:
+                name = ""
+        return effective_level(rows.grants, kind, resource_id, name, default=self.default, owner_prefix=owner_prefix)
 
     def allows(
         self,
         workspace: Workspace,
         kind: str,
         resource_id: str,
-        name: str,
+        name: str | None,
         level: int | None = None,
         conn: Connection | None = None,
     ) -> bool:
@@ -184,7 +192,7 @@ class Access:
         workspace: Workspace,
         kind: str,
         resource_id: str,
-        name: str,
+        name: str | None,
         level: int | None = None,
         conn: Connection | None = None,
     ) -> None:
@@ -196,21 +204,6 @@ class Access:
                 f"Permission denied: {self.principal.name} lacks {NAMES[wanted]} on {what} '{resource_id}'."
             )
 
-    def _experiment_level(
-        self, workspace: Workspace, experiment_id: int, name: str | None, conn: Connection | None, *, fresh: bool
-    ) -> int:
-        rows = self.cache.rows(self.principal.id, workspace, conn, fresh=fresh)
-        if not rows.member:
-            return NO_PERMISSIONS
-        owner_prefix = self._owner_prefix(workspace)
-        if name is None:
-            # The name matters only to folder grants and owned folders: read it (cached) only then.
-            needs_name = owner_prefix is not None or any(g.resource_type == FOLDER for g in rows.grants)
-            name = self.cache.names.name(experiment_id, conn) if needs_name else ""
-        return effective_level(
-            rows.grants, EXPERIMENT, str(experiment_id), name, default=self.default, owner_prefix=owner_prefix
-        )
-
     def allows_experiment(
         self,
         workspace: Workspace,
@@ -219,15 +212,8 @@ class Access:
         level: int | None = None,
         conn: Connection | None = None,
     ) -> bool:
-        """Whether the caller holds `level` on the experiment; `name` (None: looked up only if a
-        folder grant or an owned folder could match) — the check of runs and logged models."""
-        if self.is_admin:
-            return True
-        wanted = self.need if level is None else level
-        eid = int(experiment_id)
-        if self._experiment_level(workspace, eid, name, conn, fresh=False) >= wanted:
-            return True
-        return self._experiment_level(workspace, eid, name, conn, fresh=True) >= wanted
+        """`allows` for an experiment by id — the check of runs and logged models."""
+        return self.allows(workspace, EXPERIMENT, str(int(experiment_id)), name, level, conn)
 
     def require_experiment(
         self,
@@ -237,12 +223,8 @@ class Access:
         level: int | None = None,
         conn: Connection | None = None,
     ) -> None:
-        """PERMISSION_DENIED unless `allows_experiment`."""
-        if not self.allows_experiment(workspace, experiment_id, name, level, conn):
-            wanted = self.need if level is None else level
-            raise permission_denied(
-                f"Permission denied: {self.principal.name} lacks {NAMES[wanted]} on experiment '{experiment_id}'."
-            )
+        """`require` for an experiment by id."""
+        self.require(workspace, EXPERIMENT, str(int(experiment_id)), name, level, conn)
 
     def grant_creator(self, conn: Connection, workspace: Workspace, kind: str, resource_id: str) -> None:
         """The creator of an experiment or registered model gets MANAGE on it, in the creating
