@@ -1,5 +1,6 @@
 """The `runyard` command line: `server`, `db upgrade`, `workspace create|list|show|update|delete`, and
-(from `runyard.cli_identity`) `user`, `token`, `sp`, `grant`, `role`, `audit`.
+(from `runyard.cli_identity`) `user`, `token`, `sp`, `grant`, `role`, `audit`, and (from
+`runyard.plugin.cli`, the client side) `login`, `logout`, `whoami`, `uri`.
 
 Every `runyard server` option lives in `SERVER_OPTIONS` (a flag, its `RUNYARD_*` variable and, where
 `mlflow server` has the same setting, its `MLFLOW_*` variable, which `RUNYARD_*` overrides) and
@@ -498,3 +499,8 @@ def workspace_delete(
 from runyard import cli_identity  # noqa: E402
 
 cli_identity.register(main)
+
+# The client commands (`login`, `logout`, `whoami`, `uri`) of the mlflow plugin: no server module.
+from runyard.plugin import cli as plugin_cli  # noqa: E402
+
+plugin_cli.register(main)

@@ -287,14 +287,22 @@ def token() -> None:
 
 
 @token.command("create")
-@click.option("--user", "owner", required=True, help="The user (or service principal) the token acts for.")
+@click.option(
+    "--user", "owner", default=None, help="The user (or service principal) the token acts for (in the database)."
+)
+@click.option(
+    "--server",
+    default=None,
+    help="Create it through SERVER's API for the signed-in user instead (a URL or runyard:// URI; no --user).",
+)
 @click.option("--name", "label", required=True, help="A label to recognise the token by.")
 @click.option("--expires-in", default=None, help="Lifetime such as 30d, 12h or 2w (default: no expiry).")
 @JSON_OPTION
 @_store_options
 @_fail_cleanly
 def token_create(
-    owner: str,
+    owner: str | None,
+    server: str | None,
     label: str,
     expires_in: str | None,
     as_json: bool,
@@ -302,9 +310,19 @@ def token_create(
     backend_store_uri: str | None,
     artifacts_destination: str | None,
 ) -> None:
-    """Create a personal access token (printed once: keep it)."""
+    """Create a personal access token (printed once: keep it): for --user directly in the database,
+    or with --server through the server's API for the user signed in there (`runyard login`)."""
     from runyard.services.context import now_ms
 
+    if server is not None:
+        if owner is not None:
+            raise click.UsageError("--server makes a token for the signed-in user: leave out --user.")
+        from runyard.plugin.cli import create_token_via_api
+
+        create_token_via_api(server, label, parse_duration_ms(expires_in) if expires_in else None, as_json)
+        return
+    if owner is None:
+        raise click.UsageError("Name the token's owner with --user (database), or use --server URL (signed-in user).")
     expires_at = now_ms() + parse_duration_ms(expires_in) if expires_in else None
     with _opened(data_dir, backend_store_uri, artifacts_destination) as services:
         issued = services.identity.accounts.create_token(_actor(), owner, label, expires_at)

@@ -14,7 +14,8 @@ import posixpath
 from mlflow.entities import FileInfo
 from mlflow.store.artifact.http_artifact_repo import HttpArtifactRepository
 from mlflow.store.artifact.mlflow_artifacts_repo import MlflowArtifactsRepository
-from mlflow.utils.rest_utils import MlflowHostCreds, augmented_raise_for_status, http_request
+from mlflow.utils.request_utils import augmented_raise_for_status
+from mlflow.utils.rest_utils import MlflowHostCreds, http_request
 from mlflow.utils.uri import validate_path_is_safe
 
 from runyard.plugin.auth import register

@@ -79,8 +79,13 @@ class LoginStore:
                 os.unlink(tmp)
             raise
 
+    @staticmethod
+    def _logins(data: dict[str, Any]) -> dict[str, Any]:
+        logins = data.get("logins")
+        return logins if isinstance(logins, dict) else {}
+
     def get(self, base_url: str) -> StoredLogin | None:
-        entry = self._read().get("logins", {}).get(base_url)
+        entry = self._logins(self._read()).get(base_url)
         if not isinstance(entry, dict) or not isinstance(entry.get("refresh_token"), str):
             return None
         return StoredLogin(
@@ -93,7 +98,7 @@ class LoginStore:
 
     def put(self, login: StoredLogin, *, make_last: bool = True) -> None:
         data = self._read()
-        logins = data.get("logins") if isinstance(data.get("logins"), dict) else {}
+        logins = self._logins(data)
         entry = asdict(login)
         entry.pop("base_url")
         entry["updated_at"] = time.time()
@@ -106,7 +111,7 @@ class LoginStore:
     def delete(self, base_url: str) -> StoredLogin | None:
         found = self.get(base_url)
         data = self._read()
-        logins = data.get("logins") if isinstance(data.get("logins"), dict) else {}
+        logins = self._logins(data)
         if base_url in logins or data.get("last_server") == base_url:
             logins.pop(base_url, None)
             data["logins"] = logins

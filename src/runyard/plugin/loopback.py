@@ -41,7 +41,9 @@ class _Handler(BaseHTTPRequestHandler):
             self._page(400, "Sign-in not recognised", "This answer is not for the sign-in in progress.")
             return
         if "error" in query:
-            self._page(200, "Sign-in not completed", f"The server answered: {query['error']}. You may close this window.")
+            self._page(
+                200, "Sign-in not completed", f"The server answered: {query['error']}. You may close this window."
+            )
         else:
             self._page(200, "Signed in to Runyard", "You may close this window and return to the terminal.")
         if self.server.result is None:

@@ -83,7 +83,9 @@ def _same_origin(a: str, b: str) -> bool:
 class OAuthClient:
     """The OAuth endpoints of one server (`base_url`: scheme, host, port, any prefix)."""
 
-    def __init__(self, base_url: str, *, client_id: str = settings.CLI_CLIENT_ID, timeout: float = settings.OAUTH_TIMEOUT):
+    def __init__(
+        self, base_url: str, *, client_id: str = settings.CLI_CLIENT_ID, timeout: float = settings.OAUTH_TIMEOUT
+    ):
         self.base_url = base_url.rstrip("/")
         self.client_id = client_id
         self.timeout = timeout
@@ -148,7 +150,11 @@ class OAuthClient:
         urls: dict[str, str] = {}
         for key, path in DEFAULT_PATHS.items():
             value = document.get(key)
-            ok = isinstance(value, str) and value.startswith(("http://", "https://")) and _same_origin(value, self.base_url)
+            ok = (
+                isinstance(value, str)
+                and value.startswith(("http://", "https://"))
+                and _same_origin(value, self.base_url)
+            )
             urls[key] = str(value) if ok else self.base_url + path
         found = Endpoints(
             token=urls["token_endpoint"],
