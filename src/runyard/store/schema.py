@@ -532,6 +532,26 @@ browser_sessions = Table(
     Index(None, "principal_id"),
 )
 
+# Which local principal an upstream provider's user (issuer + `sub`) signs in as.
+oauth_upstream_links = Table(
+    "oauth_upstream_links",
+    metadata,
+    Column("issuer", String(512), primary_key=True),
+    Column("subject", String(255), primary_key=True),
+    Column("principal_id", Integer, ForeignKey("principals.id"), nullable=False),
+    Column("creation_time", BigInteger, nullable=False),
+    Index(None, "principal_id"),
+)
+
+# Role memberships single sign-on keeps in step with the provider's role claim (the others are
+# managed by administrators and left alone).
+oauth_upstream_roles = Table(
+    "oauth_upstream_roles",
+    metadata,
+    Column("role_id", Integer, ForeignKey("roles.id"), primary_key=True),
+    Column("principal_id", Integer, ForeignKey("principals.id"), primary_key=True),
+)
+
 # A sign-in through the upstream OpenID provider, between the redirect there and the way back.
 oauth_upstream_states = Table(
     "oauth_upstream_states",

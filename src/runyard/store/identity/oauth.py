@@ -259,8 +259,8 @@ def redirect_uris(conn: Connection, principal_id: int) -> str | None:
 
 
 def set_redirect_uris(conn: Connection, principal_id: int, uris_json: str | None) -> None:
-    t = schema.oauth_client_redirects
-    conn.execute(delete(t).where(t.c.principal_id == principal_id))
+    for t in (schema.oauth_client_redirects, schema.oauth_upstream_links, schema.oauth_upstream_roles):
+        conn.execute(delete(t).where(t.c.principal_id == principal_id))
     if uris_json is not None:
         conn.execute(t.insert().values(principal_id=principal_id, redirect_uris=uris_json))
 
@@ -287,5 +287,5 @@ def delete_for_principal(conn: Connection, principal_id: int) -> None:
     conn.execute(delete(_C).where(_C.c.principal_id == principal_id))
     conn.execute(delete(_D).where(_D.c.principal_id == principal_id))
     conn.execute(delete(_S).where(_S.c.principal_id == principal_id))
-    t = schema.oauth_client_redirects
-    conn.execute(delete(t).where(t.c.principal_id == principal_id))
+    for t in (schema.oauth_client_redirects, schema.oauth_upstream_links, schema.oauth_upstream_roles):
+        conn.execute(delete(t).where(t.c.principal_id == principal_id))

@@ -1,5 +1,6 @@
 """OAuth 2.0 / OpenID Connect: confidential clients' redirect URIs, sign-in families and their
-refresh tokens, authorization codes, device codes, browser sessions and upstream sign-in states.
+refresh tokens, authorization codes, device codes, browser sessions, and single sign-on's upstream
+links, synced role memberships and sign-in states.
 
 Revision ID: 0008
 Revises: 0007
@@ -110,6 +111,28 @@ def upgrade() -> None:
     )
     op.create_index(op.f("ix_browser_sessions_principal_id"), "browser_sessions", ["principal_id"])
     op.create_table(
+        "oauth_upstream_links",
+        sa.Column("issuer", sa.String(length=512), nullable=False),
+        sa.Column("subject", sa.String(length=255), nullable=False),
+        sa.Column("principal_id", sa.Integer(), nullable=False),
+        sa.Column("creation_time", sa.BigInteger(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["principal_id"], ["principals.id"], name=op.f("fk_oauth_upstream_links_principal_id_principals")
+        ),
+        sa.PrimaryKeyConstraint("issuer", "subject", name=op.f("pk_oauth_upstream_links")),
+    )
+    op.create_index(op.f("ix_oauth_upstream_links_principal_id"), "oauth_upstream_links", ["principal_id"])
+    op.create_table(
+        "oauth_upstream_roles",
+        sa.Column("role_id", sa.Integer(), nullable=False),
+        sa.Column("principal_id", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(["role_id"], ["roles.id"], name=op.f("fk_oauth_upstream_roles_role_id_roles")),
+        sa.ForeignKeyConstraint(
+            ["principal_id"], ["principals.id"], name=op.f("fk_oauth_upstream_roles_principal_id_principals")
+        ),
+        sa.PrimaryKeyConstraint("role_id", "principal_id", name=op.f("pk_oauth_upstream_roles")),
+    )
+    op.create_table(
         "oauth_upstream_states",
         sa.Column("state_hash", sa.String(length=64), nullable=False),
         sa.Column("nonce", sa.String(length=128), nullable=False),
@@ -123,6 +146,9 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("oauth_upstream_states")
+    op.drop_table("oauth_upstream_roles")
+    op.drop_index(op.f("ix_oauth_upstream_links_principal_id"), table_name="oauth_upstream_links")
+    op.drop_table("oauth_upstream_links")
     op.drop_index(op.f("ix_browser_sessions_principal_id"), table_name="browser_sessions")
     op.drop_table("browser_sessions")
     op.drop_table("oauth_device_codes")
