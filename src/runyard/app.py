@@ -17,7 +17,7 @@ from starlette.routing import BaseRoute
 from runyard.api import mlflow_ui
 from runyard.api.errors import HANDLERS
 from runyard.api.graphql import routes as graphql
-from runyard.api.identity import audit_events, oauth, personal_tokens
+from runyard.api.identity import audit_events, personal_tokens
 from runyard.api.identity import routes as identity_api
 from runyard.api.leading_slashes import LeadingSlashesMiddleware
 from runyard.api.mlflow import (
@@ -32,6 +32,7 @@ from runyard.api.mlflow import (
     ui_support,
     workspaces,
 )
+from runyard.api.oauth import routes as oauth_routes
 from runyard.api.route_rules import check_route_table
 from runyard.api.routing import StaticFirstRouter, mount, mount_at_root
 from runyard.api.security import SecurityMiddleware, security_rules
@@ -73,7 +74,7 @@ def api_routes() -> list[BaseRoute]:
         *mount(identity_api.ENDPOINTS),
         *mount(artifacts.ENDPOINTS, service="mlflow-artifacts"),
         *mount_at_root(graphql.ENDPOINTS),
-        *mount_at_root(oauth.ENDPOINTS),
+        *mount_at_root(oauth_routes.ENDPOINTS),
         *mount([*personal_tokens.ENDPOINTS, *audit_events.ENDPOINTS], service="runyard"),
         # Only where the reference serves them: the web UI's `ajax-api` prefix.
         *mount([*ui_support.ASSISTANT_ENDPOINTS, *ui_support.GATEWAY_ENDPOINTS], prefixes=("ajax-api",)),

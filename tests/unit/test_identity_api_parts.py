@@ -10,11 +10,11 @@ from starlette.requests import Request
 
 from runyard.api.delete_audit import deleted_kind, describe
 from runyard.api.identity.audit_events import before_id
-from runyard.api.identity.oauth import OAuthError, _basic_client
+from runyard.api.oauth.forms import OAuthError, basic_client as _basic_client
 from runyard.api.identity.personal_tokens import CreateToken, expiry
 from runyard.domain.access_rules import parse_rule
 from runyard.domain.errors import MlflowError
-from runyard.services.identity.client_credentials import _describe
+from runyard.services.identity.client_names import describe_client as _describe
 
 
 def request(headers: dict[str, str] | None = None, query: bytes = b"", path: str = "/x") -> Request:

@@ -1,5 +1,6 @@
 """Who is asking, for every non-public route (with `--auth on`): the credentials in the
-`Authorization` header are checked (from the per-process cache on the event loop, else on a worker
+`Authorization` header (else the login page's session cookie) are checked (from the per-process
+cache on the event loop, else on a worker
 thread: a password hash must not block the loop), the route's rule is applied (admin-only routes),
 and the request's `Access` is left in its scope for the services' resource checks."""
 
@@ -8,6 +9,7 @@ from __future__ import annotations
 from starlette.requests import Request
 
 from runyard.api.http import call
+from runyard.api.session_cookie import browser_session
 from runyard.domain.access_rules import AccessRule
 from runyard.domain.errors import Unauthenticated, permission_denied
 from runyard.domain.identity import Principal
@@ -30,7 +32,11 @@ async def authenticate(request: Request) -> Principal | None:
         return known
     authorization = request.headers.get("authorization")
     if not authorization:
-        raise Unauthenticated()
+        signed_in = await browser_session(request)
+        if signed_in is None:
+            raise Unauthenticated()
+        request.scope[PRINCIPAL_SCOPE_KEY] = signed_in[0]
+        return signed_in[0]
     principal: Principal | None = identity.authenticator.cached(authorization)
     if principal is None:
         principal = await call(identity.authenticator.authenticate, authorization, client_address(request))

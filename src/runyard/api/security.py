@@ -49,6 +49,9 @@ CSRF_MESSAGE = (
 )
 
 STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+# The server-rendered pages' forms (a plain HTML form cannot set a header): their handlers apply the
+# same double-submit check to a `csrf_token` form field (`runyard.api.oauth.pages.form_csrf_ok`).
+FORM_PAGES = frozenset({"/login", "/logout", "/device"})
 LOCALHOST_NAMES = ("localhost", "127.0.0.1", "[::1]")
 # Probes answer load balancers and orchestrators, which address the server by whatever name or
 # address they know it by (as the reference server does for /health and /version).
@@ -253,7 +256,7 @@ class SecurityMiddleware:
             if method in STATE_CHANGING and not (own or listed):
                 await self._origin_refusal(scope, receive, send)
                 return
-        if cookie and method in STATE_CHANGING and not _csrf_ok(scope, cookie):
+        if cookie and method in STATE_CHANGING and scope["path"] not in FORM_PAGES and not _csrf_ok(scope, cookie):
             await self._csrf_refusal(scope, receive, send)
             return
         if listed:

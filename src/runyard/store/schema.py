@@ -443,3 +443,123 @@ server_keys = Table(
     Column("value", Text, nullable=False),
     Column("creation_time", BigInteger, nullable=False),
 )
+
+# --- OAuth 2.0 / OpenID Connect (browser login, device login, refresh tokens, single sign-on) -------
+# Every secret (authorization code, device code, refresh token, session cookie, upstream state) is
+# stored as its SHA-256 only. All state lives here, so any process on any host can answer any step.
+
+# A client's redirect URIs (JSON list) make a service principal a confidential OAuth client of the
+# authorization-code flow (another application signing its users in through this server).
+oauth_client_redirects = Table(
+    "oauth_client_redirects",
+    metadata,
+    Column("principal_id", Integer, ForeignKey("principals.id"), primary_key=True),
+    Column("redirect_uris", Text, nullable=False),
+)
+
+# One sign-in of one principal on one client: every refresh token it rotates through belongs to it,
+# and so does every access token (claim `fam`). Revoking the family ends them all.
+oauth_families = Table(
+    "oauth_families",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("principal_id", Integer, ForeignKey("principals.id"), nullable=False),
+    Column("client_id", String(64), nullable=False),
+    Column("scope", Text, nullable=False),
+    Column("auth_time", BigInteger, nullable=False),
+    Column("creation_time", BigInteger, nullable=False),
+    Column("expires_at", BigInteger, nullable=False),
+    Column("revoked_at", BigInteger, nullable=True),
+    Column("revoke_reason", String(64), nullable=True),
+    Index(None, "principal_id"),
+)
+
+oauth_refresh_tokens = Table(
+    "oauth_refresh_tokens",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("family_id", String(32), ForeignKey("oauth_families.id"), nullable=False),
+    Column("creation_time", BigInteger, nullable=False),
+    Column("expires_at", BigInteger, nullable=False),
+    Column("used_at", BigInteger, nullable=True),
+    Index(None, "family_id"),
+)
+
+oauth_codes = Table(
+    "oauth_codes",
+    metadata,
+    Column("code_hash", String(64), primary_key=True),
+    Column("client_id", String(64), nullable=False),
+    Column("principal_id", Integer, ForeignKey("principals.id"), nullable=False),
+    Column("redirect_uri", Text, nullable=False),
+    Column("scope", Text, nullable=False),
+    Column("nonce", Text, nullable=True),
+    Column("code_challenge", String(128), nullable=True),
+    Column("code_challenge_method", String(16), nullable=True),
+    Column("auth_time", BigInteger, nullable=False),
+    Column("expires_at", BigInteger, nullable=False),
+    Column("used_at", BigInteger, nullable=True),
+)
+
+oauth_device_codes = Table(
+    "oauth_device_codes",
+    metadata,
+    Column("device_code_hash", String(64), primary_key=True),
+    Column("user_code", String(16), nullable=False, unique=True),
+    Column("client_id", String(64), nullable=False),
+    Column("scope", Text, nullable=False),
+    Column("creation_time", BigInteger, nullable=False),
+    Column("expires_at", BigInteger, nullable=False),
+    Column("poll_interval", Integer, nullable=False),
+    Column("last_poll_at", BigInteger, nullable=True),
+    # "approved" or "denied" once the user has decided; the deciding user for "approved".
+    Column("decision", String(16), nullable=True),
+    Column("principal_id", Integer, ForeignKey("principals.id"), nullable=True),
+    Column("used_at", BigInteger, nullable=True),
+)
+
+browser_sessions = Table(
+    "browser_sessions",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("secret_hash", String(64), nullable=False, unique=True),
+    Column("principal_id", Integer, ForeignKey("principals.id"), nullable=False),
+    # how the user signed in: "password" or "sso:<issuer>"
+    Column("method", String(300), nullable=False),
+    Column("creation_time", BigInteger, nullable=False),
+    Column("expires_at", BigInteger, nullable=False),
+    Column("revoked_at", BigInteger, nullable=True),
+    Index(None, "principal_id"),
+)
+
+# Which local principal an upstream provider's user (issuer + `sub`) signs in as.
+oauth_upstream_links = Table(
+    "oauth_upstream_links",
+    metadata,
+    Column("issuer", String(512), primary_key=True),
+    Column("subject", String(255), primary_key=True),
+    Column("principal_id", Integer, ForeignKey("principals.id"), nullable=False),
+    Column("creation_time", BigInteger, nullable=False),
+    Index(None, "principal_id"),
+)
+
+# Role memberships single sign-on keeps in step with the provider's role claim (the others are
+# managed by administrators and left alone).
+oauth_upstream_roles = Table(
+    "oauth_upstream_roles",
+    metadata,
+    Column("role_id", Integer, ForeignKey("roles.id"), primary_key=True),
+    Column("principal_id", Integer, ForeignKey("principals.id"), primary_key=True),
+)
+
+# A sign-in through the upstream OpenID provider, between the redirect there and the way back.
+oauth_upstream_states = Table(
+    "oauth_upstream_states",
+    metadata,
+    Column("state_hash", String(64), primary_key=True),
+    Column("nonce", String(128), nullable=False),
+    Column("code_verifier", String(128), nullable=False),
+    Column("return_to", Text, nullable=False),
+    Column("creation_time", BigInteger, nullable=False),
+    Column("expires_at", BigInteger, nullable=False),
+)

@@ -22,6 +22,8 @@ import threading
 import time
 from dataclasses import dataclass
 
+from sqlalchemy import Connection
+
 from runyard.domain.errors import Unauthenticated
 from runyard.domain.identity import TOKEN_PREFIX, Principal
 from runyard.services.context import now_ms
@@ -31,6 +33,7 @@ from runyard.services.identity.passwords import verify_secret
 from runyard.services.identity.secrets import token_digest
 from runyard.services.identity.signing import Signer, looks_like_jwt
 from runyard.store.database import Database
+from runyard.store.identity import oauth as oauth_store
 from runyard.store.identity import principals as principal_store
 from runyard.store.identity import tokens as token_store
 
@@ -50,6 +53,7 @@ class _Verified:
     verified_at: float  # monotonic: when the credential itself was verified
     checked_at: float  # monotonic: when the principal's state was last read
     touched_at: int = 0
+    family_id: str | None = None  # an OAuth sign-in's access token: valid while its family is
 
 
 class Authenticator:
@@ -120,6 +124,8 @@ class Authenticator:
                     return None
             elif principal.credential_version != entry.principal.credential_version:
                 return None
+            if entry.family_id is not None and not _family_live(conn, entry.family_id):
+                return None
         if entry.token_id is not None and now_ms() - entry.touched_at > _TOUCH_EVERY_MS:
             entry.touched_at = now_ms()
             self._touch(entry.token_id)
@@ -138,14 +144,20 @@ class Authenticator:
         username, sep, password = decoded.partition(":")
         if not sep or not username:
             raise Unauthenticated("Malformed Basic credentials.")
+        principal = self.verify_password(username, password, source)
+        now = time.monotonic()
+        return _Verified(principal, None, None, now, now)
+
+    def verify_password(self, username: str, password: str, source: str | None) -> Principal:
+        """The enabled user `username` if `password` is theirs; else Unauthenticated (the failure
+        counted and audited) or TooManyFailures, raised before any hash is computed."""
         self._limiter.check(source, f"account:{username}")
         with self._db.read() as conn:
             found = principal_store.password_hash(conn, username)
         principal, stored = found if found is not None else (None, None)
         if not verify_secret(stored, password) or principal is None or not principal.enabled:
             raise self._fail(source, username, "password")
-        now = time.monotonic()
-        return _Verified(principal, None, None, now, now)
+        return principal
 
     def _bearer(self, token: str, source: str | None) -> _Verified:
         self._limiter.check(source)
@@ -165,12 +177,15 @@ class Authenticator:
             if claims is not None:
                 with self._db.read() as conn:
                     principal = principal_store.get(conn, claims.principal_id)
+                    live = claims.family_id is None or _family_live(conn, claims.family_id)
                 if (
                     principal is not None
                     and principal.enabled
                     and principal.credential_version == claims.credential_version
+                    and live
                 ):
-                    return _Verified(principal, None, float(claims.expires_at), now, now)
+                    expires = float(claims.expires_at)
+                    return _Verified(principal, None, expires, now, now, family_id=claims.family_id)
             raise self._fail(source, None, "access token")
         raise self._fail(source, None, "bearer token")
 
@@ -180,6 +195,11 @@ class Authenticator:
                 token_store.touch(conn, token_id, now_ms())
         except Exception:  # a busy database must not fail the request; the time is advisory
             pass
+
+
+def _family_live(conn: Connection, family_id: str) -> bool:
+    family = oauth_store.family(conn, family_id)
+    return family is not None and family.usable(now_ms())
 
 
 def _credential_kind(verified: _Verified, scheme: str) -> str:

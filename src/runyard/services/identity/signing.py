@@ -29,6 +29,8 @@ class TokenClaims:
     principal_name: str
     credential_version: int
     expires_at: int  # seconds since the epoch
+    # The sign-in (OAuth family) the token was issued under; None for client-credentials tokens.
+    family_id: str | None = None
 
 
 class Signer:
@@ -58,10 +60,20 @@ class Signer:
         with self._db.read() as conn:
             return str(conn.execute(select(keys.c.value).where(keys.c.name == _KEY_NAME)).scalar_one())
 
-    def issue(self, principal_id: int, principal_name: str, credential_version: int) -> tuple[str, int]:
-        """(token, lifetime in seconds)."""
+    def issue(
+        self,
+        principal_id: int,
+        principal_name: str,
+        credential_version: int,
+        *,
+        family_id: str | None = None,
+        client_id: str | None = None,
+        scope: str | None = None,
+    ) -> tuple[str, int]:
+        """(token, lifetime in seconds). `family_id`: the sign-in it belongs to (revoking the family
+        ends the token too)."""
         now = int(time.time())
-        claims = {
+        claims: dict[str, object] = {
             "iss": ISSUER,
             "sub": principal_name,
             "pid": principal_id,
@@ -70,6 +82,12 @@ class Signer:
             "exp": now + self.ttl_seconds,
             "jti": secrets.token_hex(8),
         }
+        if family_id is not None:
+            claims["fam"] = family_id
+        if client_id is not None:
+            claims["client_id"] = client_id
+        if scope:
+            claims["scope"] = scope
         token = jwt.encode({"alg": "HS256", "typ": "JWT"}, claims, self._signing_key(), algorithms=_ALGORITHMS)
         return token, self.ttl_seconds
 
@@ -86,6 +104,7 @@ class Signer:
                 principal_name=str(claims["sub"]),
                 credential_version=int(claims["cv"]),
                 expires_at=int(claims["exp"]),
+                family_id=str(claims["fam"]) if "fam" in claims else None,
             )
         except (JoseError, KeyError, TypeError, ValueError):
             return None

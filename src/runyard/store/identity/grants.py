@@ -135,6 +135,8 @@ def delete_for_workspace(conn: Connection, workspace_id: int) -> None:
     role_ids = select(_R.c.id).where(_R.c.workspace_id == workspace_id).scalar_subquery()
     conn.execute(delete(_RP).where(_RP.c.role_id.in_(role_ids)))
     conn.execute(delete(_RM).where(_RM.c.role_id.in_(role_ids)))
+    upstream = schema.oauth_upstream_roles
+    conn.execute(delete(upstream).where(upstream.c.role_id.in_(role_ids)))
     conn.execute(delete(_R).where(_R.c.workspace_id == workspace_id))
     conn.execute(delete(_G).where(_G.c.workspace_id == workspace_id))
 

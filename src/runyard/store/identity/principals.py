@@ -128,7 +128,10 @@ def set_enabled(conn: Connection, principal_id: int, enabled: bool, now: int) ->
 
 
 def delete_principal(conn: Connection, principal_id: int) -> None:
-    """The principal and everything that names it: tokens, grants, role memberships."""
+    """The principal and everything that names it: tokens, grants, role memberships, OAuth state."""
+    from runyard.store.identity import oauth
+
+    oauth.delete_for_principal(conn, principal_id)
     conn.execute(delete(schema.access_tokens).where(schema.access_tokens.c.principal_id == principal_id))
     conn.execute(delete(schema.grants).where(schema.grants.c.principal_id == principal_id))
     conn.execute(delete(schema.role_members).where(schema.role_members.c.principal_id == principal_id))

@@ -75,6 +75,7 @@ def update_role(conn: Connection, role_id: int, *, name: str | None, description
 def delete_role(conn: Connection, role_id: int) -> None:
     conn.execute(delete(_RP).where(_RP.c.role_id == role_id))
     conn.execute(delete(_RM).where(_RM.c.role_id == role_id))
+    conn.execute(delete(schema.oauth_upstream_roles).where(schema.oauth_upstream_roles.c.role_id == role_id))
     conn.execute(delete(_R).where(_R.c.id == role_id))
 
 
