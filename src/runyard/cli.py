@@ -34,6 +34,7 @@ from runyard.config import (
     DEFAULT_SQLITE_MMAP_MIB,
     ENV_PREFIX,
     LOG_LEVELS,
+    MIN_ACCESS_TOKEN_TTL,
     SOURCE_COMMAND_LINE,
     SOURCE_DEFAULT,
     SOURCE_MLFLOW_ENV,
@@ -233,7 +234,7 @@ SERVER_OPTIONS: list[Decorator] = [
         envvar=env("ACCESS_TOKEN_TTL"),
         default=DEFAULT_ACCESS_TOKEN_TTL,
         show_default=True,
-        type=click.IntRange(60),
+        type=click.IntRange(MIN_ACCESS_TOKEN_TTL),
         help="Lifetime of access tokens from POST /oauth/token, in seconds.",
     ),
     _option(

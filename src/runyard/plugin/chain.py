@@ -118,6 +118,7 @@ class ServerCredentials:
         out: TextIO | None = None,
         opener: Callable[[str], bool] | None = None,
         clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
     ):
         self.base_url = base_url.rstrip("/")
         self._env = env
@@ -127,6 +128,7 @@ class ServerCredentials:
         self._out = out
         self._opener = opener or open_browser
         self._clock = clock
+        self._sleep = sleep
         self._lock = threading.RLock()
         self._current: Credential | None = None
         self.attempts: list[Attempt] = []
@@ -318,7 +320,7 @@ class ServerCredentials:
     def _device(self, allow: bool) -> Credential:
         self._can_prompt(allow)
         try:
-            tokens = device_login(self.client, self.out)
+            tokens = device_login(self.client, self.out, sleep=self._sleep)
         except LoginFailed as e:
             raise _Stop(str(e)) from None
         except OAuthError as e:
@@ -328,6 +330,12 @@ class ServerCredentials:
 
 _servers: dict[str, ServerCredentials] = {}
 _servers_lock = threading.Lock()
+
+
+def reset() -> None:
+    """Forget every server's credentials in this process (tests; a changed environment)."""
+    with _servers_lock:
+        _servers.clear()
 
 
 def for_server(base_url: str) -> ServerCredentials:

@@ -69,7 +69,9 @@ class LoopbackReceiver:
         self._server.expected_state = state
         self._server.result = None
         self._server.done = threading.Event()
-        self._thread = threading.Thread(target=self._server.serve_forever, name="runyard-login", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.1}, name="runyard-login", daemon=True
+        )
 
     @property
     def redirect_uri(self) -> str:
