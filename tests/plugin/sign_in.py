@@ -50,17 +50,19 @@ def browser_script(folder: Path) -> tuple[Path, Path]:
 
 @dataclass
 class LoginProcess:
-    """`runyard login ARGS...` running in the background."""
+    """`runyard login ARGS...` (or any `command`) running in the background with the fake browser."""
 
     process: subprocess.Popen[str]
     url_file: Path
 
     @classmethod
-    def start(cls, args: list[str], env: dict[str, str], folder: Path) -> LoginProcess:
+    def start(
+        cls, args: list[str], env: dict[str, str], folder: Path, command: list[str] | None = None
+    ) -> LoginProcess:
         script, url_file = browser_script(folder)
         env = {**env, "BROWSER": str(script)}
         process = subprocess.Popen(
-            [sys.executable, "-m", "runyard", "login", *args],
+            command or [sys.executable, "-m", "runyard", "login", *args],
             env=env,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,

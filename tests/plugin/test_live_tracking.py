@@ -158,5 +158,5 @@ def test_mlflow_tracking_auth_runyard_with_a_plain_http_uri(
 def test_without_the_auth_provider_a_plain_uri_is_refused(live: Live, clean_env: Path) -> None:
     """The control for the test above: the same calls without MLFLOW_TRACKING_AUTH are unauthenticated."""
     mlflow.set_tracking_uri(live.url)
-    with pytest.raises(mlflow.exceptions.MlflowException, match="401|UNAUTHENTICATED|nauthenticated"):
+    with pytest.raises(mlflow.exceptions.MlflowException, match=r"401|UNAUTHENTICATED|nauthenticated"):
         MlflowClient().search_experiments()
