@@ -110,6 +110,7 @@ def test_browser_login_feeds_jobs_and_logout_revokes(live: Live, alice: str, tmp
     for job in jobs:
         out, err = job.communicate(timeout=120)
         assert job.returncode == 0, err.decode()[-3000:]
+        assert int(out.decode().split()[-1]) > 20  # it logged all along
     rotated = store.get(live.url)
     assert rotated is not None and rotated.refresh_token != first.refresh_token
     assert runyard(env, "whoami", live.url).returncode == 0
@@ -125,8 +126,9 @@ def test_browser_login_feeds_jobs_and_logout_revokes(live: Live, alice: str, tmp
 
     last = store.get(live.url)
     assert last is not None
-    out = runyard(env, "logout")
-    assert out.returncode == 0 and out.stdout.strip() == f"Signed out of {live.url}.", out.stderr
+    signed_out = runyard(env, "logout")
+    assert signed_out.returncode == 0, signed_out.stderr
+    assert signed_out.stdout.strip() == f"Signed out of {live.url}."
     assert store.get(live.url) is None
     refused = httpx.post(
         f"{live.url}/oauth/token",
@@ -246,7 +248,7 @@ class ExpiringDevice(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         self.rfile.read(int(self.headers.get("Content-Length") or 0))
         if self.path == "/oauth/device_authorization":
-            host = f"http://127.0.0.1:{self.server.server_address[1]}"
+            host = f"http://{self.headers['Host']}"
             grant = {"device_code": "d", "user_code": "WXYZ-1234", "verification_uri": f"{host}/device"}
             self._json(200, {**grant, "expires_in": 30, "interval": 1})
         else:
