@@ -10,8 +10,9 @@ from starlette.requests import Request
 
 from runyard.api.delete_audit import deleted_kind, describe
 from runyard.api.identity.audit_events import before_id
-from runyard.api.oauth.forms import OAuthError, basic_client as _basic_client
 from runyard.api.identity.personal_tokens import CreateToken, expiry
+from runyard.api.oauth.forms import OAuthError
+from runyard.api.oauth.forms import basic_client as _basic_client
 from runyard.domain.access_rules import parse_rule
 from runyard.domain.errors import MlflowError
 from runyard.services.identity.client_names import describe_client as _describe
