@@ -344,6 +344,25 @@ SPECS.update(
         ("GET", "mlflow/users/permissions/list"): _identity(username="reader"),
         ("GET", "mlflow/users/current/permissions"): _identity(),
         ("POST", "/oauth/token"): lambda r, n: Call(sign_in=True),
+        # The rest of the OAuth provider and its pages: public, each authenticating what it needs
+        # (tests/integration/test_oauth_flows.py holds them to their rules).
+        **{
+            route: (lambda r, n: Call(sign_in=True))
+            for route in [
+                ("GET", "/.well-known/oauth-authorization-server"),
+                ("GET", "/.well-known/openid-configuration"),
+                ("GET", "/oauth/jwks"),
+                ("GET", "/oauth/userinfo"),
+                ("POST", "/oauth/device_authorization"),
+                ("POST", "/oauth/revoke"),
+                ("GET", "/oauth/authorize"),
+                ("GET", "/login"),
+                ("POST", "/login"),
+                ("POST", "/logout"),
+                ("GET", "/device"),
+                ("POST", "/device"),
+            ]
+        },
         ("GET", "runyard/tokens"): _identity(),
         ("POST", "runyard/tokens"): _identity_body(name="matrix-{n}"),
         ("DELETE", "runyard/tokens/{token_id}"): lambda r, n: Call(path={"token_id": "nothing"}, self_checked=True),

@@ -163,8 +163,23 @@ def test_every_non_public_route_refuses_anonymous_requests(auth: AuthServer) -> 
                 resp = client.request(method, path, json={} if method != "GET" else None)
                 assert resp.status_code == 401, (method, path, resp.status_code, resp.text[:200])
                 assert resp.json()["error_code"] == "UNAUTHENTICATED"
-    assert {"/health", "/version", "/api/3.0/mlflow/server-info", "/oauth/token"} <= set(public)
-    assert all(p in ("/health", "/version", "/oauth/token") or p.endswith("/mlflow/server-info") for p in public)
+    # The OAuth endpoints and the login/device pages authenticate what they need themselves.
+    self_checked = {
+        "/oauth/token",
+        "/oauth/device_authorization",
+        "/oauth/revoke",
+        "/oauth/authorize",
+        "/oauth/userinfo",
+        "/oauth/jwks",
+        "/.well-known/oauth-authorization-server",
+        "/.well-known/openid-configuration",
+        "/login",
+        "/logout",
+        "/device",
+    }
+    assert {"/health", "/version", "/api/3.0/mlflow/server-info", *self_checked} <= set(public)
+    probes = ("/health", "/version")
+    assert all(p in probes or p in self_checked or p.endswith("/mlflow/server-info") for p in public), public
 
 
 def test_client_credentials_over_raw_http(auth: AuthServer, unique: str) -> None:

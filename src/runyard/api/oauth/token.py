@@ -28,8 +28,6 @@ from runyard.api.oauth.forms import (
 from runyard.api.routing import Endpoint, services
 from runyard.domain.errors import TooManyFailures
 from runyard.domain.oauth import CLI_CLIENT_ID, DEVICE_CODE_GRANT
-from runyard.services.identity.audit import FAILURE, Actor
-from runyard.services.identity.client_names import describe_client
 from runyard.services.identity.oauth.server import OAuthAnswer, OAuthHttpRequest
 
 AUTH_OFF = "Authentication is off on this server (--auth off): requests need no token."
@@ -78,7 +76,7 @@ async def _answer(
         return error_response(e)
     if answer.body.get("error") == "invalid_client":
         identity.limiter.record(source, account)
-        await call(identity.audit.record, Actor(None, source), "auth.failure", describe_client(client_id), FAILURE)
+        await call(identity.oauth.client_failure, client_id, source)
         headers = [("WWW-Authenticate", BASIC_CHALLENGE)] if basic is not None else []
         answer = OAuthAnswer(401, answer.body, [*answer.headers, *headers])
     return render(answer)

@@ -28,7 +28,8 @@ from runyard.domain.oauth import (
     DeviceAuthorization,
 )
 from runyard.services.context import now_ms
-from runyard.services.identity.audit import Actor, AuditLog
+from runyard.services.identity.audit import FAILURE, Actor, AuditLog
+from runyard.services.identity.client_names import describe_client
 from runyard.services.identity.oauth import grants
 from runyard.services.identity.oauth.keys import ProviderKeys
 from runyard.services.identity.oauth.models import Client, RefreshToken, cli_client
@@ -244,6 +245,15 @@ class OAuthServer(AuthorizationServer):
             info["name"] = user.name
         info["is_admin"] = user.is_admin
         return info
+
+    def client_failure(self, client_id: str, source: str | None) -> None:
+        """Audit a failed client authentication, naming the service principal when the id is one."""
+        name = None
+        if client_id.startswith(CLIENT_ID_PREFIX) and len(client_id) <= 64:
+            with self.db.read() as conn:
+                found = principal_store.by_client_id(conn, client_id)
+            name = found[0].name if found is not None else None
+        self.audit.record(Actor(name, source), "auth.failure", describe_client(client_id), FAILURE)
 
     def source(self, request: Any) -> str | None:
         value: str | None = getattr(request, "runyard_source", None)
