@@ -326,3 +326,16 @@ def test_due_margin() -> None:
     assert not c.due(169.9) and c.due(170.0)  # 30 s before the end
     c = Credential("m", "t", lifetime=10.0, obtained=0.0, expires_at=None)
     assert not c.due(7.9) and c.due(8.0)  # 20% of the lifetime
+
+
+def test_signing_out_elsewhere_ends_a_running_login(store: LoginStore) -> None:
+    clock = Clock()
+    fake = FakeOAuth(lifetime=10)
+    logged_in(store, fake)
+    creds, _, _ = make({}, store, fake, clock=clock)
+    creds.token()
+    store.delete(BASE)  # `runyard logout` in another terminal
+    clock.now += 9
+    with pytest.raises(NoCredentials):
+        creds.token()
+    assert store.get(BASE) is None  # not written back by the running process

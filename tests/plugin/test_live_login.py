@@ -130,17 +130,24 @@ def test_browser_login_feeds_jobs_and_logout_revokes(live: Live, alice: str, tmp
     assert signed_out.returncode == 0, signed_out.stderr
     assert signed_out.stdout.strip() == f"Signed out of {live.url}."
     assert store.get(live.url) is None
-    refused = httpx.post(
-        f"{live.url}/oauth/token",
-        data={"grant_type": "refresh_token", "refresh_token": last.refresh_token, "client_id": "runyard-cli"},
-    )
-    assert refused.status_code == 400 and refused.json()["error"] == "invalid_grant"
+    assert refresh_refused(live, last.refresh_token)
     line = one_line_error(runyard(env, "whoami", live.url))
     assert f"Not signed in to {live.url}" in line and "cached login (runyard login): no `runyard login`" in line
 
 
+def refresh_refused(live: Live, refresh_token: str) -> bool:
+    answer = httpx.post(
+        f"{live.url}/oauth/token",
+        data={"grant_type": "refresh_token", "refresh_token": refresh_token, "client_id": "runyard-cli"},
+    )
+    return answer.status_code == 400 and answer.json()["error"] == "invalid_grant"
+
+
 def test_no_browser_prints_the_url_and_waits(live: Live, alice: str, tmp_path: Path) -> None:
     env = plugin_env(tmp_path / "config")
+    browser_login(live, env, tmp_path / "first")
+    replaced = LoginStore(tmp_path / "config").get(live.url)
+    assert replaced is not None
     login = LoginProcess.start([live.uri("team"), "--no-browser"], env, tmp_path / "b")
     url = login.read_stderr_until(PRINTED_URL).group(1)
     assert not login.url_file.exists()  # no browser was opened
@@ -150,6 +157,8 @@ def test_no_browser_prints_the_url_and_waits(live: Live, alice: str, tmp_path: P
     code, out, err = login.finish()
     assert code == 0, err
     assert out.strip() == f"Signed in to {live.url} as alice."
+    assert f"export MLFLOW_TRACKING_URI={live.uri('team')}" in err
+    assert refresh_refused(live, replaced.refresh_token)  # signing in again revoked the login it replaced
 
 
 def test_device_flow_approved_and_denied(live: Live, alice: str, tmp_path: Path) -> None:

@@ -258,23 +258,25 @@ class ServerCredentials:
         return self._refresh(None, CACHED_LOGIN)
 
     def _refresh(self, held: str | None, method: str) -> Credential:
-        """Refresh with the newest refresh token: the stored one (another process may have rotated
-        it since) or, with none stored, the one held in memory. The new one is stored at once."""
+        """Refresh with the newest refresh token, the stored one (another process may have rotated
+        it since `held` was got); the new one is stored at once."""
         with self.store.locked():
             stored = self.store.get(self.base_url)
-            refresh_token = stored.refresh_token if stored is not None else held
-            if refresh_token is None:
-                raise _Skip(f"no `runyard login` for {self.base_url}")
+            if stored is None:
+                # Signed out meanwhile (`runyard logout` elsewhere): the login ends here too.
+                where = "" if held is None else " (signed out since)"
+                raise _Skip(f"no `runyard login` for {self.base_url}{where}")
+            refresh_token = stored.refresh_token
             try:
                 tokens = self.client.refresh(refresh_token)
             except OAuthError as e:
                 if e.error in ("invalid_grant", "invalid_client", "unauthorized_client"):
-                    if stored is not None and stored.refresh_token == refresh_token:
+                    if stored.refresh_token == refresh_token:
                         self.store.delete(self.base_url)
                     raise _Skip(f"the login for {self.base_url} has expired or was revoked ({e.error})") from None
                 raise _Stop(f"the refresh failed ({e})") from None
-            self._save(tokens, stored.user if stored else None, make_last=False)
-        return self._from_login(tokens, method, known_user=stored.user if stored else None, saved=True)
+            self._save(tokens, stored.user, make_last=False)
+        return self._from_login(tokens, method, known_user=stored.user, saved=True)
 
     def _save(self, tokens: TokenSet, user: str | None, *, make_last: bool) -> None:
         if tokens.refresh_token:

@@ -9,6 +9,7 @@ line and exit 1. Prompts go to standard error; results to standard output.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import os
@@ -119,8 +120,9 @@ def login(url: str | None, device: bool, no_browser: bool) -> None:
     import sys
 
     from runyard.plugin.chain import BROWSER, DEVICE, for_server
-    from runyard.plugin.errors import LoginFailed
+    from runyard.plugin.errors import ClientError, LoginFailed
     from runyard.plugin.interactive import browser_login, device_login
+    from runyard.plugin.login_store import LoginStore
 
     if device and no_browser:
         raise click.UsageError("--device and --no-browser exclude each other.")
@@ -138,7 +140,11 @@ def login(url: str | None, device: bool, no_browser: bool) -> None:
         method = DEVICE
     if not tokens.refresh_token:
         raise LoginFailed(f"{target.base_url} issued no refresh token, so there is no login to keep.")
+    previous = LoginStore().get(target.base_url)
     credential = credentials.adopt(tokens, method)
+    if previous is not None:  # the login this one replaces: revoked, so no stale copy stays usable
+        with contextlib.suppress(ClientError):
+            credentials.client.revoke(previous.refresh_token)
     who = _who(credentials, credential)
     if who.get("user"):
         _remember_user(target.base_url, str(who["user"]))
