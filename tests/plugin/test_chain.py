@@ -284,6 +284,7 @@ def test_no_browser_falls_back_to_the_device_flow(store: LoginStore) -> None:
         (DEVICE, "used"),
     ]
     printed = out.getvalue()
+    assert printed.startswith("No browser could be opened: signing in with a device code instead.\n")
     assert f"To sign in to {BASE}, open {BASE}/device and enter the code ABCD-EFGH" in printed
     assert "at-" not in printed and "rt-" not in printed
     assert store.get(BASE) is not None  # the device login is cached like `runyard login`

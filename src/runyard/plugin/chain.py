@@ -42,6 +42,7 @@ BROWSER = "browser sign-in"
 DEVICE = "device code sign-in"
 METHODS = (SERVICE_PRINCIPAL, ENV_TOKEN, CACHED_LOGIN, BROWSER, DEVICE)
 
+NO_BROWSER_LINE = "No browser could be opened: signing in with a device code instead."
 RENEW_FRACTION = 0.2
 RENEW_SECONDS = 30.0
 
@@ -316,6 +317,7 @@ class ServerCredentials:
         except OAuthError as e:
             raise _Skip(f"the server offers no browser sign-in ({e})") from None
         if tokens is None:
+            self.out.write(NO_BROWSER_LINE + "\n")
             raise _Skip("no web browser could be opened")
         return self._from_login(tokens, BROWSER)
 

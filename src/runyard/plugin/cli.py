@@ -103,7 +103,8 @@ def _who(credentials: ServerCredentials, credential: Credential) -> dict[str, An
         raise ServerUnreachable(credentials.base_url, "the request failed") from None
     if response.status_code == 401:
         raise OAuthError("invalid_token", "the server refused the credentials", 401)
-    response.raise_for_status()
+    if response.status_code != 200:
+        raise OAuthError(f"http_{response.status_code}", "the server could not say who is signed in")
     user = response.json().get("user", {})
     return {"user": user.get("username"), "is_admin": bool(user.get("is_admin"))}
 
@@ -119,7 +120,7 @@ def login(url: str | None, device: bool, no_browser: bool) -> None:
     """Sign in to a Runyard server and cache the login for mlflow and these commands."""
     import sys
 
-    from runyard.plugin.chain import BROWSER, DEVICE, for_server
+    from runyard.plugin.chain import BROWSER, DEVICE, NO_BROWSER_LINE, for_server
     from runyard.plugin.errors import ClientError, LoginFailed
     from runyard.plugin.interactive import browser_login, device_login
     from runyard.plugin.login_store import LoginStore
@@ -134,7 +135,7 @@ def login(url: str | None, device: bool, no_browser: bool) -> None:
         tokens = browser_login(credentials.client, sys.stderr, launch=not no_browser)
         method = BROWSER
         if tokens is None:
-            click.echo("No browser could be opened: signing in with a device code instead.", err=True)
+            click.echo(NO_BROWSER_LINE, err=True)
     if tokens is None:
         tokens = device_login(credentials.client, sys.stderr)
         method = DEVICE
