@@ -32,6 +32,7 @@ class Family:
     principal_id: int
     client_id: str
     scope: str
+    credential_version: int  # the principal's at sign-in: a password change or a disable ends the family
     auth_time: int  # seconds since the epoch
     expires_at: int  # ms
     revoked_at: int | None
@@ -61,6 +62,7 @@ class AuthorizationCodeRecord:
     auth_time: int  # seconds since the epoch
     expires_at: int  # ms
     used_at: int | None
+    family_id: str | None = None  # the sign-in it was exchanged for
 
 
 @dataclass(frozen=True)
@@ -86,6 +88,7 @@ class BrowserSession:
     id: str
     principal_id: int
     method: str
+    credential_version: int
     creation_time: int
     expires_at: int  # ms
 

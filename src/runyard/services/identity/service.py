@@ -36,5 +36,10 @@ class Identity:
         # Single sign-on through an upstream OpenID provider (`--oidc-issuer`); None when not configured.
         self.sso: UpstreamSignIn | None = None
 
+    def housekeeping(self) -> None:
+        """Periodic clean-up: audit events past retention, expired sign-in state."""
+        self.audit.purge()
+        self.oauth.purge_expired()
+
     def access(self, principal: Principal, need: int) -> Access:
         return Access(principal=principal, need=need, default=self.default_level, cache=self.permissions)

@@ -246,6 +246,11 @@ class OAuthServer(AuthorizationServer):
         info["is_admin"] = user.is_admin
         return info
 
+    def purge_expired(self) -> None:
+        """Drop codes, device codes, sessions, states and sign-ins nobody can use any more."""
+        with self.db.write() as conn:
+            oauth_store.delete_expired(conn, now_ms())
+
     def client_failure(self, client_id: str, source: str | None) -> None:
         """Audit a failed client authentication, naming the service principal when the id is one."""
         name = None
