@@ -34,7 +34,9 @@ class Identity:
         self.sessions = BrowserSessions(db, self.audit)
         self.device_approval = DeviceApproval(db, self.limiter, self.audit)
         # Single sign-on through an upstream OpenID provider (`--oidc-issuer`); None when not configured.
-        self.sso: UpstreamSignIn | None = None
+        self.sso: UpstreamSignIn | None = (
+            UpstreamSignIn(db, settings, self.audit, self.permissions) if settings.oidc_issuer is not None else None
+        )
 
     def access(self, principal: Principal, need: int) -> Access:
         return Access(principal=principal, need=need, default=self.default_level, cache=self.permissions)
