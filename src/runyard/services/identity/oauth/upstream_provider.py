@@ -1,8 +1,9 @@
 """The upstream OpenID provider, as this server's relying party sees it: discovery (fetched when
 first needed, cached, with a timeout), the authorization URL (state, nonce, PKCE S256), the code
 exchange at its token endpoint (client_secret_basic) and the ID token's validation (signature
-against its JWKS, `iss`, `aud`, `exp`, `nonce`). Authlib builds the requests and joserfc checks the
-signature; nothing here does its own cryptography.
+against its JWKS, `iss`, `aud`, `exp`, `nonce`). Authlib builds the authorization URL, the PKCE
+challenge and the client authentication, httpx sends the requests and joserfc checks the signature;
+nothing here does its own cryptography.
 
 The client secret stays in this object: no message, log line or exception text holds it."""
 
@@ -10,13 +11,14 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlencode
 
 import httpx
-from authlib.common.errors import AuthlibBaseError
-from authlib.integrations.httpx_client import OAuth2Client
+from authlib.oauth2.auth import ClientAuth
+from authlib.oauth2.rfc6749.parameters import prepare_grant_uri
+from authlib.oauth2.rfc7636 import create_s256_code_challenge
 from authlib.oidc.core import CodeIDToken
 from joserfc import jwt
 from joserfc.errors import JoseError
@@ -124,38 +126,48 @@ class UpstreamProvider:
         except (JoseError, ValueError, TypeError, KeyError):
             raise UpstreamUnavailable("its key set (JWKS) holds no usable key") from None
 
-    def _oauth(self, redirect_uri: str) -> Any:
-        return OAuth2Client(
-            client_id=self._client.client_id,
-            client_secret=self._client.client_secret,
-            token_endpoint_auth_method="client_secret_basic",
-            code_challenge_method="S256",
-            redirect_uri=redirect_uri,
-            scope=SCOPE,
-            timeout=self._timeout,
-        )
-
     def authorization_url(self, redirect_uri: str, state: str, nonce: str, code_verifier: str) -> str:
         metadata = self.metadata()
-        with self._oauth(redirect_uri) as oauth:
-            url, _ = oauth.create_authorization_url(
-                metadata.authorization_endpoint, state=state, nonce=nonce, code_verifier=code_verifier
-            )
-        return str(url)
+        url: str = prepare_grant_uri(
+            metadata.authorization_endpoint,
+            self._client.client_id,
+            "code",
+            redirect_uri=redirect_uri,
+            scope=SCOPE,
+            state=state,
+            nonce=nonce,
+            code_challenge=create_s256_code_challenge(code_verifier),
+            code_challenge_method="S256",
+        )
+        return url
 
     def sign_in(self, code: str, redirect_uri: str, code_verifier: str, nonce: str) -> dict[str, object]:
         """The validated ID token claims of the sign-in the code stands for."""
         metadata = self.metadata()
+        body = urlencode(
+            {
+                "grant_type": "authorization_code",
+                "code": code,
+                "redirect_uri": redirect_uri,
+                "code_verifier": code_verifier,
+            }
+        )
+        headers = {"Content-Type": "application/x-www-form-urlencoded", "Accept": "application/json"}
+        auth = ClientAuth(self._client.client_id, self._client.client_secret, "client_secret_basic")
+        url, headers, body = auth.prepare("POST", metadata.token_endpoint, headers, body)
         try:
-            with self._oauth(redirect_uri) as oauth:
-                token = oauth.fetch_token(metadata.token_endpoint, code=code, code_verifier=code_verifier)
-        except AuthlibBaseError as e:
-            raise UpstreamRefused(f"the provider refused the sign-in ({str(e.error)[:80]})") from None
+            response = httpx.post(url, content=body, headers=headers, timeout=self._timeout)
         except httpx.HTTPError as e:
             raise UpstreamUnavailable(f"its token endpoint could not be reached ({type(e).__name__})") from None
+        try:
+            token = response.json()
         except ValueError:
-            raise UpstreamRefused("the provider's token answer is not valid") from None
-        id_token = token.get("id_token") if isinstance(token, Mapping) else None
+            token = None
+        if not isinstance(token, dict):
+            raise UpstreamRefused(f"the provider's token endpoint answered HTTP {response.status_code}")
+        if "error" in token or response.status_code != 200:
+            raise UpstreamRefused(f"the provider refused the sign-in ({str(token.get('error'))[:80]})")
+        id_token = token.get("id_token")
         if not isinstance(id_token, str):
             raise UpstreamRefused("the provider sent no ID token")
         access_token = token.get("access_token")
