@@ -121,3 +121,25 @@ def normalize_user_code(text: str) -> str:
     if len(letters) != USER_CODE_LENGTH or any(ch not in USER_CODE_ALPHABET for ch in letters):
         return ""
     return f"{letters[:4]}-{letters[4:]}"
+
+
+MAX_REDIRECT_URI_LENGTH: Final = 2048
+
+
+def client_redirect_uri_problem(uri: str) -> str | None:
+    """Why `uri` cannot be a confidential client's redirect URI (None: it can): it must be an
+    absolute http(s) URL with a host, no user info and no fragment (RFC 6749 §3.1.2)."""
+    if not uri or len(uri) > MAX_REDIRECT_URI_LENGTH or any(ch.isspace() or ord(ch) < 32 for ch in uri):
+        return "expected an absolute http(s) URL"
+    try:
+        parts = urlsplit(uri)
+        parts.port  # noqa: B018 - raises ValueError for a bad port
+    except ValueError:
+        return "not a valid URL"
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return "expected an absolute http(s) URL"
+    if "#" in uri:
+        return "a redirect URI must not have a fragment"
+    if parts.username is not None or parts.password is not None:
+        return "a redirect URI must not hold user info"
+    return None

@@ -274,10 +274,11 @@ def redirect_uris(conn: Connection, principal_id: int) -> str | None:
 
 
 def set_redirect_uris(conn: Connection, principal_id: int, uris_json: str | None) -> None:
-    for t in (schema.oauth_client_redirects, schema.oauth_upstream_links, schema.oauth_upstream_roles):
-        conn.execute(delete(t).where(t.c.principal_id == principal_id))
+    """Replace the client's redirect URIs (None: none, so no authorization-code flow)."""
+    table = schema.oauth_client_redirects
+    conn.execute(delete(table).where(table.c.principal_id == principal_id))
     if uris_json is not None:
-        conn.execute(t.insert().values(principal_id=principal_id, redirect_uris=uris_json))
+        conn.execute(table.insert().values(principal_id=principal_id, redirect_uris=uris_json))
 
 
 # --- housekeeping --------------------------------------------------------------------------------

@@ -39,6 +39,7 @@ from runyard.services.identity.signing import Signer, looks_like_jwt
 from runyard.store.database import Database
 from runyard.store.identity import oauth as oauth_store
 from runyard.store.identity import principals as principal_store
+from runyard.store.identity import roles as role_store
 
 JsonBody = dict[str, Any]
 
@@ -244,6 +245,10 @@ class OAuthServer(AuthorizationServer):
             info["preferred_username"] = user.name
             info["name"] = user.name
         info["is_admin"] = user.is_admin
+        with self.db.read() as conn:
+            memberships = role_store.roles_of(conn, user.id)
+        # `<workspace>/<role>`: what a relying party's `--oidc-role-claim roles` reads.
+        info["roles"] = [f"{role.workspace}/{role.name}" for role in memberships]
         return info
 
     def purge_expired(self) -> None:
