@@ -92,12 +92,13 @@ async def purge_stale_uploads(services: Services, interval_seconds: float) -> No
 
 
 async def purge_audit_events(services: Services, interval_seconds: float) -> None:
-    """Drop audit events past `--audit-retention-days` at start-up and then every `interval_seconds`."""
+    """Drop audit events past `--audit-retention-days` and expired sign-in state (codes, sessions,
+    refresh tokens) at start-up and then every `interval_seconds`."""
     while True:
         try:
-            await anyio.to_thread.run_sync(services.identity.audit.purge)
+            await anyio.to_thread.run_sync(services.identity.housekeeping)
         except Exception:
-            log.exception("purging old audit events failed; will retry")
+            log.exception("identity housekeeping failed; will retry")
         await asyncio.sleep(interval_seconds)
 
 

@@ -253,6 +253,43 @@ SERVER_OPTIONS: list[Decorator] = [
         type=click.FloatRange(0),
         help="Days audit events are kept (0: forever).",
     ),
+    # --- single sign-on through an upstream OpenID provider (runyard.services.identity.oauth.upstream) ---
+    _option(
+        "--oidc-issuer",
+        envvar=env("OIDC_ISSUER"),
+        default=None,
+        help="Offer 'Sign in with ...' through this OpenID provider (its issuer URL; needs --auth on, "
+        "--oidc-client-id and --oidc-client-secret-env). Register <this server>/login/sso/callback there.",
+    ),
+    _option(
+        "--oidc-client-id",
+        envvar=env("OIDC_CLIENT_ID"),
+        default=None,
+        help="This server's client id at the --oidc-issuer provider.",
+    ),
+    _option(
+        "--oidc-client-secret-env",
+        envvar=env("OIDC_CLIENT_SECRET_ENV"),
+        default=None,
+        metavar="VAR",
+        help="Name of the environment variable holding the client secret (read at start-up; never a flag).",
+    ),
+    _option(
+        "--oidc-admin-claim",
+        envvar=env("OIDC_ADMIN_CLAIM"),
+        default=None,
+        metavar="CLAIM=VALUE",
+        help="A single sign-on user is an administrator iff this ID-token claim equals VALUE (or is a list "
+        "holding it); applied at every sign-in. Without it, administrators are made by hand.",
+    ),
+    _option(
+        "--oidc-role-claim",
+        envvar=env("OIDC_ROLE_CLAIM"),
+        default=None,
+        metavar="CLAIM",
+        help="ID-token claim naming roles as <workspace>/<role> (or <role> in default): at every sign-in the "
+        "user joins those that exist here and leaves those single sign-on added that are no longer named.",
+    ),
     _option(
         "--max-connections",
         envvar=env("MAX_CONNECTIONS"),

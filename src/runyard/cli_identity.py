@@ -370,7 +370,7 @@ def token_revoke(
 
 @click.group()
 def sp() -> None:
-    """Service principals (OAuth client credentials): create, list, rotate-secret, delete."""
+    """Service principals (OAuth clients): create, list, update, rotate-secret, delete."""
 
 
 def _issued(name: str, client_id: str, secret: str, as_json: bool, verb: str) -> None:
@@ -382,18 +382,68 @@ def _issued(name: str, client_id: str, secret: str, as_json: bool, verb: str) ->
     click.echo(f"client_secret: {secret}")
 
 
+REDIRECT_URI_OPTION = click.option(
+    "--redirect-uri",
+    "redirect_uris",
+    multiple=True,
+    help="An absolute http(s) URL (no fragment) the application receives sign-ins at (repeatable): makes the "
+    "service principal a confidential client of the authorization-code flow, e.g. another server's "
+    "https://host/login/sso/callback.",
+)
+
+
 @sp.command("create")
 @click.argument("name")
+@REDIRECT_URI_OPTION
 @JSON_OPTION
 @_store_options
 @_fail_cleanly
 def sp_create(
-    name: str, as_json: bool, data_dir: Path, backend_store_uri: str | None, artifacts_destination: str | None
+    name: str,
+    redirect_uris: tuple[str, ...],
+    as_json: bool,
+    data_dir: Path,
+    backend_store_uri: str | None,
+    artifacts_destination: str | None,
 ) -> None:
     """Create service principal NAME (its client secret is printed once)."""
     with _opened(data_dir, backend_store_uri, artifacts_destination) as services:
-        issued = services.identity.accounts.create_service_principal(_actor(), name)
+        issued = services.identity.accounts.create_service_principal(_actor(), name, redirect_uris)
     _issued(issued.name, issued.client_id, issued.client_secret, as_json, "Created")
+
+
+@sp.command("update")
+@click.argument("name")
+@REDIRECT_URI_OPTION
+@click.option("--no-redirect-uris", is_flag=True, help="Remove every redirect URI (no authorization-code flow).")
+@JSON_OPTION
+@_store_options
+@_fail_cleanly
+def sp_update(
+    name: str,
+    redirect_uris: tuple[str, ...],
+    no_redirect_uris: bool,
+    as_json: bool,
+    data_dir: Path,
+    backend_store_uri: str | None,
+    artifacts_destination: str | None,
+) -> None:
+    """Replace the redirect URIs of service principal NAME (give --redirect-uri once per URI)."""
+    from runyard.domain.identity import SERVICE_PRINCIPAL
+
+    if bool(redirect_uris) == no_redirect_uris:
+        raise click.UsageError("Give --redirect-uri (one or more) or --no-redirect-uris.")
+    with _opened(data_dir, backend_store_uri, artifacts_destination) as services:
+        _require_kind(services, name, SERVICE_PRINCIPAL)
+        uris = services.identity.accounts.set_redirect_uris(_actor(), name, redirect_uris)
+    if as_json:
+        _emit({"name": name, "redirect_uris": list(uris)})
+        return
+    click.echo(f"Updated service principal '{name}'.")
+    for uri in uris:
+        click.echo(f"redirect_uri: {uri}")
+    if not uris:
+        click.echo("redirect_uris: (none)")
 
 
 @sp.command("list")

@@ -112,6 +112,41 @@ class Settings:
         for folder in self.allowed_artifact_roots:
             if not folder.startswith("/"):
                 raise ConfigError(f"--allowed-artifact-roots {folder!r}: expected an absolute folder")
+        self._check_oidc()
+
+    def _check_oidc(self) -> None:
+        """Single sign-on settings: all or nothing, and only with authentication on."""
+        others = {
+            "--oidc-client-id": self.oidc_client_id,
+            "--oidc-client-secret-env": self.oidc_client_secret_env,
+            "--oidc-admin-claim": self.oidc_admin_claim,
+            "--oidc-role-claim": self.oidc_role_claim,
+        }
+        if self.oidc_issuer is None:
+            given = [flag for flag, value in others.items() if value is not None]
+            if given:
+                raise ConfigError(f"{', '.join(given)} without --oidc-issuer: give the upstream provider's issuer URL")
+            return
+        parts = urlsplit(self.oidc_issuer)
+        if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+            raise ConfigError(
+                f"--oidc-issuer {self.oidc_issuer!r}: expected the provider's http(s) issuer URL, "
+                "e.g. https://accounts.example.com"
+            )
+        missing = [flag for flag in ("--oidc-client-id", "--oidc-client-secret-env") if not others[flag]]
+        if missing:
+            raise ConfigError(f"--oidc-issuer needs {' and '.join(missing)} (this server's client at the provider)")
+        if not self.auth_enabled:
+            raise ConfigError("--oidc-issuer with authentication off: single sign-on needs --auth on")
+        if self.oidc_admin_claim is not None:
+            from runyard.domain.sso import parse_admin_claim
+
+            try:
+                parse_admin_claim(self.oidc_admin_claim)
+            except ValueError as e:
+                raise ConfigError(f"--oidc-admin-claim {e}") from None
+        if self.oidc_role_claim is not None and not self.oidc_role_claim.strip():
+            raise ConfigError("--oidc-role-claim: give a claim name, e.g. roles")
 
     # Extra `Host` values and foreign origins the server answers to (see `runyard.api.security`).
     allowed_hosts: tuple[str, ...] = ()
@@ -130,10 +165,29 @@ class Settings:
     audit_retention_days: float = DEFAULT_AUDIT_RETENTION_DAYS
     # Signs access tokens; unset: a key kept in the database (shared by every process and host).
     secret_key: str | None = None
+    # Single sign-on through an upstream OpenID provider (see `services.identity.oauth.upstream`).
+    oidc_issuer: str | None = None
+    oidc_client_id: str | None = None
+    # The NAME of the variable holding the client secret (the secret itself is never a setting).
+    oidc_client_secret_env: str | None = None
+    oidc_admin_claim: str | None = None  # CLAIM=VALUE
+    oidc_role_claim: str | None = None
 
     @property
     def auth_enabled(self) -> bool:
         return self.auth == "on" if self.auth is not None else not is_loopback(self.host)
+
+    def oidc_client_secret(self, environ: typing.Mapping[str, str] | None = None) -> str:
+        """The upstream client secret, from the variable `--oidc-client-secret-env` names (read at
+        start-up, in every process). The message of a missing one names the variable, never a value."""
+        name = self.oidc_client_secret_env or ""
+        value = (os.environ if environ is None else environ).get(name, "") if name else ""
+        if not value:
+            raise ConfigError(
+                f"--oidc-client-secret-env {name}: the variable {name} is not set or empty; "
+                "put the client secret the provider issued in it"
+            )
+        return value
 
     @property
     def database_url(self) -> str:

@@ -43,6 +43,8 @@ def serve(settings: Settings) -> None:
     signal.signal(signal.SIGTERM, _exit_cleanly)
     signal.signal(signal.SIGINT, _exit_cleanly)
     logging.config.dictConfig(logging_config(settings))
+    if settings.oidc_issuer is not None:
+        settings.oidc_client_secret()  # refuse to start without it (workers read it again)
     migrate.check(settings.database_url)
     sock = bind(settings.host, settings.port)
     settings = dataclasses.replace(settings, port=int(sock.getsockname()[1]))

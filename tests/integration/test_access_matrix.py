@@ -359,6 +359,9 @@ SPECS.update(
                 ("GET", "/login"),
                 ("POST", "/login"),
                 ("POST", "/logout"),
+                # Single sign-on (tests/integration/test_sso.py): 404 here, no upstream is configured.
+                ("GET", "/login/sso"),
+                ("GET", "/login/sso/callback"),
                 ("GET", "/device"),
                 ("POST", "/device"),
             ]

@@ -175,6 +175,8 @@ def test_every_non_public_route_refuses_anonymous_requests(auth: AuthServer) -> 
         "/.well-known/openid-configuration",
         "/login",
         "/logout",
+        "/login/sso",
+        "/login/sso/callback",
         "/device",
     }
     assert {"/health", "/version", "/api/3.0/mlflow/server-info", *self_checked} <= set(public)

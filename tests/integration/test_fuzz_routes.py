@@ -328,7 +328,7 @@ NOT_IMPLEMENTED_BY_DESIGN = ("/mlflow-artifacts/presigned/",)
 # clients parse, not MLflow's.
 OAUTH_PREFIX = "/oauth/"
 # The browser pages answer errors as HTML pages a person reads.
-PAGES = frozenset({"/login", "/logout", "/device", "/oauth/authorize"})
+PAGES = frozenset({"/login", "/logout", "/device", "/oauth/authorize", "/login/sso", "/login/sso/callback"})
 
 
 def _assert_mlflow_shaped(resp: httpx.Response, context: str) -> None:

@@ -142,7 +142,6 @@ def test_code_flow_with_pkce_issues_tokens_and_a_verifiable_id_token(provider: P
     body = tokens.json()
     assert {"access_token", "refresh_token", "id_token", "expires_in", "token_type"} <= set(body)
     assert body["expires_in"] == 120 and tokens.headers["cache-control"] == "no-store"
-    assert exchange(provider.url, code, redirect, verifier).json()["error"] == "invalid_grant"
     b.close()
 
     keys = KeySet.import_key_set(httpx.get(f"{provider.url}/oauth/jwks").json())
@@ -153,6 +152,8 @@ def test_code_flow_with_pkce_issues_tokens_and_a_verifiable_id_token(provider: P
     info = httpx.get(f"{provider.url}/oauth/userinfo", headers=bearer(body["access_token"])).json()
     assert info["preferred_username"] == USER and info["sub"] == claims["sub"] and info["is_admin"] is False
     assert search(provider, body["access_token"]) == 200
+    # A second exchange of the same code fails (the code is single-use).
+    assert exchange(provider.url, code, redirect, verifier).json()["error"] == "invalid_grant"
 
 
 @pytest.mark.parametrize(
@@ -366,3 +367,34 @@ def test_token_endpoint_errors_are_rfc_shaped(provider: Provider) -> None:
     ]:
         resp = httpx.post(url, data=data)
         assert 400 <= resp.status_code < 500 and resp.json()["error"] == error, (data, resp.text)
+
+
+def test_a_code_used_twice_revokes_what_the_first_exchange_issued(provider: Provider) -> None:
+    b = provider.signed_in()
+    redirect = "http://127.0.0.1:40003/cb"
+    verifier, challenge = pkce()
+    resp = b.authorize(code_request(redirect, challenge))
+    b.close()
+    code = query_of(resp.headers["location"])["code"]
+    first = exchange(provider.url, code, redirect, verifier)
+    assert first.status_code == 200
+    assert exchange(provider.url, code, redirect, verifier).json()["error"] == "invalid_grant"
+    assert refresh(provider.url, first.json()["refresh_token"]).json()["error"] == "invalid_grant"
+
+
+def test_a_password_change_ends_sign_ins_and_sessions(provider: Provider) -> None:
+    name, password = f"pat-{secrets.token_hex(3)}", "first-password-123"
+    provider.services.identity.accounts.create_user(Actor.cli(), name, password)
+    b = provider.browser()
+    b.sign_in(name, password)
+    redirect = "http://127.0.0.1:40004/cb"
+    verifier, challenge = pkce()
+    code = query_of(b.authorize(code_request(redirect, challenge)).headers["location"])["code"]
+    tokens = exchange(provider.url, code, redirect, verifier).json()
+    provider.services.identity.accounts.set_password(Actor.cli(), name, "second-password-456")
+    assert refresh(provider.url, tokens["refresh_token"]).json()["error"] == "invalid_grant"
+    deadline = time.monotonic() + REVOCATION_SECONDS
+    while b.get("/api/2.0/mlflow/experiments/search?max_results=1").status_code == 200:
+        assert time.monotonic() < deadline, "the browser session outlived the password change"
+        time.sleep(0.3)
+    b.close()

@@ -56,6 +56,11 @@ def test_every_field_round_trips_with_a_non_default_value(tmp_path: Path) -> Non
         auth_failure_limit=3,
         audit_retention_days=7.5,
         secret_key="k" * 40,
+        oidc_issuer="https://id.example.com",
+        oidc_client_id="runyard",
+        oidc_client_secret_env="RUNYARD_TEST_OIDC_SECRET",
+        oidc_admin_claim="groups=admins",
+        oidc_role_claim="roles",
     )
     defaults = Settings(data_dir=tmp_path)
     # A field added later without a non-default value here makes this test fail: extend it.

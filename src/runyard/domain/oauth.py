@@ -32,6 +32,7 @@ class Family:
     principal_id: int
     client_id: str
     scope: str
+    credential_version: int  # the principal's at sign-in: a password change or a disable ends the family
     auth_time: int  # seconds since the epoch
     expires_at: int  # ms
     revoked_at: int | None
@@ -61,6 +62,7 @@ class AuthorizationCodeRecord:
     auth_time: int  # seconds since the epoch
     expires_at: int  # ms
     used_at: int | None
+    family_id: str | None = None  # the sign-in it was exchanged for
 
 
 @dataclass(frozen=True)
@@ -86,6 +88,7 @@ class BrowserSession:
     id: str
     principal_id: int
     method: str
+    credential_version: int
     creation_time: int
     expires_at: int  # ms
 
@@ -118,3 +121,25 @@ def normalize_user_code(text: str) -> str:
     if len(letters) != USER_CODE_LENGTH or any(ch not in USER_CODE_ALPHABET for ch in letters):
         return ""
     return f"{letters[:4]}-{letters[4:]}"
+
+
+MAX_REDIRECT_URI_LENGTH: Final = 2048
+
+
+def client_redirect_uri_problem(uri: str) -> str | None:
+    """Why `uri` cannot be a confidential client's redirect URI (None: it can): it must be an
+    absolute http(s) URL with a host, no user info and no fragment (RFC 6749 §3.1.2)."""
+    if not uri or len(uri) > MAX_REDIRECT_URI_LENGTH or any(ch.isspace() or ord(ch) < 32 for ch in uri):
+        return "expected an absolute http(s) URL"
+    try:
+        parts = urlsplit(uri)
+        parts.port  # noqa: B018 - raises ValueError for a bad port
+    except ValueError:
+        return "not a valid URL"
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return "expected an absolute http(s) URL"
+    if "#" in uri:
+        return "a redirect URI must not have a fragment"
+    if parts.username is not None or parts.password is not None:
+        return "a redirect URI must not hold user info"
+    return None

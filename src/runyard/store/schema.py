@@ -466,6 +466,8 @@ oauth_families = Table(
     Column("principal_id", Integer, ForeignKey("principals.id"), nullable=False),
     Column("client_id", String(64), nullable=False),
     Column("scope", Text, nullable=False),
+    # The principal's credential version at sign-in: a password change or a disable ends the family.
+    Column("credential_version", Integer, nullable=False),
     Column("auth_time", BigInteger, nullable=False),
     Column("creation_time", BigInteger, nullable=False),
     Column("expires_at", BigInteger, nullable=False),
@@ -499,6 +501,8 @@ oauth_codes = Table(
     Column("auth_time", BigInteger, nullable=False),
     Column("expires_at", BigInteger, nullable=False),
     Column("used_at", BigInteger, nullable=True),
+    # The sign-in the code was exchanged for: a second exchange revokes it (RFC 6749 §4.1.2).
+    Column("family_id", String(32), nullable=True),
 )
 
 oauth_device_codes = Table(
@@ -526,6 +530,7 @@ browser_sessions = Table(
     Column("principal_id", Integer, ForeignKey("principals.id"), nullable=False),
     # how the user signed in: "password" or "sso:<issuer>"
     Column("method", String(300), nullable=False),
+    Column("credential_version", Integer, nullable=False),
     Column("creation_time", BigInteger, nullable=False),
     Column("expires_at", BigInteger, nullable=False),
     Column("revoked_at", BigInteger, nullable=True),

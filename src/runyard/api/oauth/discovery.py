@@ -46,6 +46,7 @@ def metadata(base: str) -> dict[str, object]:
             "name",
             "preferred_username",
             "is_admin",
+            "roles",
         ],
         "runyard_cli_client_id": CLI_CLIENT_ID,
     }

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from runyard.api.oauth import authorize, device, discovery, login, token
+from runyard.api.oauth import authorize, device, discovery, login, sso, token
 from runyard.api.routing import Endpoint
 
 ENDPOINTS: list[Endpoint] = [
@@ -10,5 +10,6 @@ ENDPOINTS: list[Endpoint] = [
     *token.ENDPOINTS,
     *authorize.ENDPOINTS,
     *login.ENDPOINTS,
+    *sso.ENDPOINTS,
     *device.ENDPOINTS,
 ]

@@ -3,6 +3,7 @@ and personal access tokens. Every change is one transaction with its audit event
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -16,11 +17,13 @@ from runyard.domain.identity import (
     Principal,
     validate_password,
 )
+from runyard.domain.oauth import client_redirect_uri_problem
 from runyard.services.context import now_ms
 from runyard.services.identity.audit import Actor, AuditLog
 from runyard.services.identity.passwords import hash_secret
 from runyard.services.identity.secrets import new_client_id, new_client_secret, new_token, token_digest
 from runyard.store.database import Database
+from runyard.store.identity import oauth as oauth_store
 from runyard.store.identity import principals as principal_store
 from runyard.store.identity import tokens as token_store
 
@@ -52,6 +55,22 @@ def validate_principal_name(name: str | None) -> str:
             "control characters or surrounding spaces."
         )
     return name
+
+
+def validate_redirect_uris(uris: Sequence[str]) -> tuple[str, ...]:
+    """Absolute http(s) URLs without fragments, duplicates dropped (INVALID_PARAMETER_VALUE otherwise)."""
+    seen: list[str] = []
+    for uri in uris:
+        problem = client_redirect_uri_problem(uri)
+        if problem is not None:
+            raise invalid(f"Invalid redirect URI '{uri[:200]}': {problem}.")
+        if uri not in seen:
+            seen.append(uri)
+    return tuple(seen)
+
+
+def _uris_detail(uris: Sequence[str]) -> str | None:
+    return " ".join(uris)[:1000] if uris else None
 
 
 def no_such_principal(name: str) -> MlflowError:
@@ -135,15 +154,18 @@ class AccountService:
 
     # --- service principals -------------------------------------------------------------------
 
-    def create_service_principal(self, actor: Actor, name: str) -> IssuedSecret:
+    def create_service_principal(self, actor: Actor, name: str, redirect_uris: Sequence[str] = ()) -> IssuedSecret:
+        """A service principal; with `redirect_uris`, also a confidential client of the
+        authorization-code flow (an application signing its users in through this server)."""
         validate_principal_name(name)
+        uris = validate_redirect_uris(redirect_uris)
         client_id, secret = new_client_id(), new_client_secret()
         hashed = hash_secret(secret)
         try:
             with self._db.write() as conn:
                 if principal_store.get_by_name(conn, name) is not None:
                     raise already_exists(f"User '{name}' already exists.")
-                principal_store.insert(
+                principal_id = principal_store.insert(
                     conn,
                     name=name,
                     kind=SERVICE_PRINCIPAL,
@@ -153,10 +175,29 @@ class AccountService:
                     client_id=client_id,
                     secret_hash=hashed,
                 )
-                self._audit.record(actor, "sp.create", name, conn=conn)
+                if uris:
+                    oauth_store.set_redirect_uris(conn, principal_id, json.dumps(list(uris)))
+                self._audit.record(actor, "sp.create", name, detail=_uris_detail(uris), conn=conn)
         except exc.IntegrityError:
             raise already_exists(f"User '{name}' already exists.") from None
         return IssuedSecret(name, client_id, secret)
+
+    def set_redirect_uris(self, actor: Actor, name: str, redirect_uris: Sequence[str]) -> tuple[str, ...]:
+        """Replace a service principal's redirect URIs (none: it is no longer an authorization-code client)."""
+        uris = validate_redirect_uris(redirect_uris)
+        with self._db.write() as conn:
+            principal = self.require(conn, name)
+            if principal.kind != SERVICE_PRINCIPAL:
+                raise invalid(f"'{name}' is not a service principal.")
+            oauth_store.set_redirect_uris(conn, principal.id, json.dumps(list(uris)) if uris else None)
+            self._audit.record(actor, "sp.redirect-uris", name, detail=_uris_detail(uris), conn=conn)
+        return uris
+
+    def redirect_uris(self, name: str) -> tuple[str, ...]:
+        with self._db.read() as conn:
+            principal = self.require(conn, name)
+            stored = oauth_store.redirect_uris(conn, principal.id)
+        return tuple(json.loads(stored)) if stored else ()
 
     def rotate_secret(self, actor: Actor, name: str) -> IssuedSecret:
         secret = new_client_secret()

@@ -34,7 +34,14 @@ class Identity:
         self.sessions = BrowserSessions(db, self.audit)
         self.device_approval = DeviceApproval(db, self.limiter, self.audit)
         # Single sign-on through an upstream OpenID provider (`--oidc-issuer`); None when not configured.
-        self.sso: UpstreamSignIn | None = None
+        self.sso: UpstreamSignIn | None = (
+            UpstreamSignIn(db, settings, self.audit, self.permissions) if settings.oidc_issuer is not None else None
+        )
+
+    def housekeeping(self) -> None:
+        """Periodic clean-up: audit events past retention, expired sign-in state."""
+        self.audit.purge()
+        self.oauth.purge_expired()
 
     def access(self, principal: Principal, need: int) -> Access:
         return Access(principal=principal, need=need, default=self.default_level, cache=self.permissions)

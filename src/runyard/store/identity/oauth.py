@@ -37,6 +37,7 @@ def _family(m: Any) -> Family:
         principal_id=m["principal_id"],
         client_id=m["client_id"],
         scope=m["scope"],
+        credential_version=m["credential_version"],
         auth_time=m["auth_time"],
         expires_at=m["expires_at"],
         revoked_at=m["revoked_at"],
@@ -48,6 +49,7 @@ def insert_family(
     *,
     family_id: str,
     principal_id: int,
+    credential_version: int,
     client_id: str,
     scope: str,
     auth_time: int,
@@ -58,6 +60,7 @@ def insert_family(
         _F.insert().values(
             id=family_id,
             principal_id=principal_id,
+            credential_version=credential_version,
             client_id=client_id,
             scope=scope,
             auth_time=auth_time,
@@ -136,6 +139,10 @@ def spend_code(conn: Connection, code_hash: str, now: int) -> bool:
     return result.rowcount == 1
 
 
+def set_code_family(conn: Connection, code_hash: str, family_id: str) -> None:
+    conn.execute(update(_C).where(_C.c.code_hash == code_hash).values(family_id=family_id))
+
+
 # --- device codes --------------------------------------------------------------------------------
 
 
@@ -190,13 +197,22 @@ def spend_device(conn: Connection, device_code_hash: str, now: int) -> bool:
 
 
 def insert_session(
-    conn: Connection, *, session_id: str, secret_hash: str, principal_id: int, method: str, now: int, expires_at: int
+    conn: Connection,
+    *,
+    session_id: str,
+    secret_hash: str,
+    principal_id: int,
+    credential_version: int,
+    method: str,
+    now: int,
+    expires_at: int,
 ) -> None:
     conn.execute(
         _S.insert().values(
             id=session_id,
             secret_hash=secret_hash,
             principal_id=principal_id,
+            credential_version=credential_version,
             method=method,
             creation_time=now,
             expires_at=expires_at,
@@ -206,9 +222,8 @@ def insert_session(
 
 def session(conn: Connection, secret_hash: str, now: int) -> BrowserSession | None:
     """A live session (not expired, not revoked) by the hash of its cookie."""
-    query = select(_S.c.id, _S.c.principal_id, _S.c.method, _S.c.creation_time, _S.c.expires_at).where(
-        _S.c.secret_hash == secret_hash, _S.c.revoked_at.is_(None), _S.c.expires_at > now
-    )
+    columns = (_S.c.id, _S.c.principal_id, _S.c.method, _S.c.credential_version, _S.c.creation_time, _S.c.expires_at)
+    query = select(*columns).where(_S.c.secret_hash == secret_hash, _S.c.revoked_at.is_(None), _S.c.expires_at > now)
     row = conn.execute(query).first()
     return BrowserSession(**row._mapping) if row is not None else None
 
@@ -259,10 +274,11 @@ def redirect_uris(conn: Connection, principal_id: int) -> str | None:
 
 
 def set_redirect_uris(conn: Connection, principal_id: int, uris_json: str | None) -> None:
-    for t in (schema.oauth_client_redirects, schema.oauth_upstream_links, schema.oauth_upstream_roles):
-        conn.execute(delete(t).where(t.c.principal_id == principal_id))
+    """Replace the client's redirect URIs (None: none, so no authorization-code flow)."""
+    table = schema.oauth_client_redirects
+    conn.execute(delete(table).where(table.c.principal_id == principal_id))
     if uris_json is not None:
-        conn.execute(t.insert().values(principal_id=principal_id, redirect_uris=uris_json))
+        conn.execute(table.insert().values(principal_id=principal_id, redirect_uris=uris_json))
 
 
 # --- housekeeping --------------------------------------------------------------------------------

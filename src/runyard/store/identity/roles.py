@@ -122,6 +122,10 @@ def assign(conn: Connection, role_id: int, principal_id: int) -> bool:
 
 
 def unassign(conn: Connection, role_id: int, principal_id: int) -> bool:
+    """End the membership (and single sign-on's record of having made it: one an administrator
+    makes again later is theirs)."""
+    synced = schema.oauth_upstream_roles
+    conn.execute(delete(synced).where(synced.c.role_id == role_id, synced.c.principal_id == principal_id))
     result = conn.execute(delete(_RM).where(_RM.c.role_id == role_id, _RM.c.principal_id == principal_id))
     return bool(result.rowcount)
 

@@ -65,6 +65,10 @@ class _IssuesRunyardTokens:
         if family_id is None:
             auth_time = getattr(self.request, "runyard_auth_time", None)
             family_id = server.issuer.start_family(user, client.get_client_id(), scope or "", auth_time)
+        code_hash: str | None = getattr(self.request, "runyard_code_hash", None)
+        if code_hash is not None:
+            with server.db.write() as conn:
+                oauth_store.set_code_family(conn, code_hash, family_id)
         token = server.issuer.bearer(user, client.get_client_id(), scope or "", family_id, include_refresh_token)
         server.audit.record(
             Actor(user.name, server.source(self.request)),
@@ -147,13 +151,21 @@ class AuthorizationCodeGrant(_IssuesRunyardTokens, grants.AuthorizationCodeGrant
     def query_authorization_code(self, code: str, client: Client) -> AuthorizationCode | None:
         digest = token_digest(code)
         now = now_ms()
-        with _server(self).db.write() as conn:
+        server = _server(self)
+        with server.db.write() as conn:
             record = oauth_store.code(conn, digest)
-            if record is None or record.client_id != client.get_client_id() or record.expires_at <= now:
+            if record is None or record.client_id != client.get_client_id():
                 return None
             if not oauth_store.spend_code(conn, digest, now):
+                # A code presented twice: whatever the first exchange issued is revoked too (RFC
+                # 6749 §4.1.2), as the code may have been stolen.
+                if record.family_id is not None:
+                    oauth_store.revoke_family(conn, record.family_id, now, "authorization code reuse")
+                return None
+            if record.expires_at <= now:
                 return None
         self.request.runyard_auth_time = record.auth_time
+        self.request.runyard_code_hash = digest
         return AuthorizationCode(record)
 
     def delete_authorization_code(self, authorization_code: AuthorizationCode) -> None:
@@ -180,6 +192,11 @@ class RefreshTokenGrant(_IssuesRunyardTokens, grants.RefreshTokenGrant):
             elif not record.family.usable(now) or record.expires_at <= now:
                 return None
             else:
+                principal = principal_store.get(conn, record.family.principal_id)
+                if principal is None or principal.credential_version != record.family.credential_version:
+                    # New password, secret, or a disable since the sign-in: the sign-in ends.
+                    oauth_store.revoke_family(conn, record.family.id, now, "credentials changed")
+                    return None
                 self.request.runyard_family_id = record.family.id
                 return RefreshToken(record)
         if replayed:

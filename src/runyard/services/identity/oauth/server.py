@@ -39,6 +39,7 @@ from runyard.services.identity.signing import Signer, looks_like_jwt
 from runyard.store.database import Database
 from runyard.store.identity import oauth as oauth_store
 from runyard.store.identity import principals as principal_store
+from runyard.store.identity import roles as role_store
 
 JsonBody = dict[str, Any]
 
@@ -244,7 +245,16 @@ class OAuthServer(AuthorizationServer):
             info["preferred_username"] = user.name
             info["name"] = user.name
         info["is_admin"] = user.is_admin
+        with self.db.read() as conn:
+            memberships = role_store.roles_of(conn, user.id)
+        # `<workspace>/<role>`: what a relying party's `--oidc-role-claim roles` reads.
+        info["roles"] = [f"{role.workspace}/{role.name}" for role in memberships]
         return info
+
+    def purge_expired(self) -> None:
+        """Drop codes, device codes, sessions, states and sign-ins nobody can use any more."""
+        with self.db.write() as conn:
+            oauth_store.delete_expired(conn, now_ms())
 
     def client_failure(self, client_id: str, source: str | None) -> None:
         """Audit a failed client authentication, naming the service principal when the id is one."""

@@ -40,6 +40,7 @@ class BrowserSessions:
                 session_id=secrets.token_hex(16),
                 secret_hash=token_digest(value),
                 principal_id=principal.id,
+                credential_version=principal.credential_version,
                 method=method,
                 now=now,
                 expires_at=now + SESSION_TTL_SECONDS * 1000,
@@ -58,7 +59,12 @@ class BrowserSessions:
         with self._db.read() as conn:
             found = oauth_store.session(conn, digest, now_ms())
             principal = principal_store.get(conn, found.principal_id) if found is not None else None
-        if found is None or principal is None or not principal.enabled:
+        if (
+            found is None
+            or principal is None
+            or not principal.enabled
+            or principal.credential_version != found.credential_version
+        ):
             self._cache.pop(digest, None)
             return None
         with self._lock:

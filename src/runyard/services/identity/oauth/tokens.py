@@ -41,6 +41,7 @@ class TokenIssuer:
                 conn,
                 family_id=family_id,
                 principal_id=principal.id,
+                credential_version=principal.credential_version,
                 client_id=client_id,
                 scope=scope,
                 auth_time=auth_time if auth_time is not None else int(time.time()),

@@ -33,6 +33,7 @@ def upgrade() -> None:
         sa.Column("principal_id", sa.Integer(), nullable=False),
         sa.Column("client_id", sa.String(length=64), nullable=False),
         sa.Column("scope", sa.Text(), nullable=False),
+        sa.Column("credential_version", sa.Integer(), nullable=False),
         sa.Column("auth_time", sa.BigInteger(), nullable=False),
         sa.Column("creation_time", sa.BigInteger(), nullable=False),
         sa.Column("expires_at", sa.BigInteger(), nullable=False),
@@ -70,6 +71,7 @@ def upgrade() -> None:
         sa.Column("auth_time", sa.BigInteger(), nullable=False),
         sa.Column("expires_at", sa.BigInteger(), nullable=False),
         sa.Column("used_at", sa.BigInteger(), nullable=True),
+        sa.Column("family_id", sa.String(length=32), nullable=True),
         sa.ForeignKeyConstraint(
             ["principal_id"], ["principals.id"], name=op.f("fk_oauth_codes_principal_id_principals")
         ),
@@ -100,6 +102,7 @@ def upgrade() -> None:
         sa.Column("secret_hash", sa.String(length=64), nullable=False),
         sa.Column("principal_id", sa.Integer(), nullable=False),
         sa.Column("method", sa.String(length=300), nullable=False),
+        sa.Column("credential_version", sa.Integer(), nullable=False),
         sa.Column("creation_time", sa.BigInteger(), nullable=False),
         sa.Column("expires_at", sa.BigInteger(), nullable=False),
         sa.Column("revoked_at", sa.BigInteger(), nullable=True),
