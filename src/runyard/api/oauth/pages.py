@@ -21,7 +21,8 @@ _HEADERS = {
     "Content-Security-Policy": _CSP,
     "X-Frame-Options": "DENY",
     "Cache-Control": "no-store",
-    "Referrer-Policy": "no-referrer",
+    # Not `no-referrer`: with it, browsers send `Origin: null` on the form posts, which are refused.
+    "Referrer-Policy": "same-origin",
 }
 _STYLE = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;background:#f4f5f7;margin:0;color:#1f2328}
