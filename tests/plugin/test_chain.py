@@ -19,6 +19,7 @@ from runyard.plugin.chain import (
     DEVICE,
     ENV_TOKEN,
     METHODS,
+    NO_AUTH,
     SERVICE_PRINCIPAL,
     Credential,
     ServerCredentials,
@@ -45,6 +46,11 @@ class FakeOAuth(OAuthClient):
 
     def endpoints(self) -> Endpoints:
         return Endpoints(BASE + "/t", BASE + "/a", BASE + "/d", BASE + "/r", BASE + "/u", True)
+
+    auth_off = False
+
+    def authentication_off(self) -> bool:
+        return self.auth_off
 
     def _new(self, *, refresh: bool) -> TokenSet:
         with self.lock:
@@ -169,6 +175,7 @@ def test_every_step_failing_gives_one_line_naming_each(store: LoginStore) -> Non
         "RUNYARD_CLIENT_ID and RUNYARD_CLIENT_SECRET are not set",
         "RUNYARD_TOKEN and MLFLOW_TRACKING_TOKEN are not set",
         f"no `runyard login` for {BASE} in {store.path}",
+        "the server requires sign-in",
         "no terminal or notebook is attached",
         "no terminal or notebook is attached",
     ]
@@ -269,7 +276,7 @@ def test_whoami_style_resolution_never_prompts(store: LoginStore) -> None:
     creds, _, out = make({}, store, interactive=True)
     with pytest.raises(NoCredentials) as caught:
         creds.credential(allow_interactive=False)
-    assert caught.value.attempts[3].outcome == "not tried here (non-interactive)"
+    assert caught.value.attempts[4].outcome == "not tried here (non-interactive)"
     assert out.getvalue() == ""
 
 
@@ -279,7 +286,7 @@ def test_no_browser_falls_back_to_the_device_flow(store: LoginStore) -> None:
     creds, _, out = make({}, store, fake, interactive=True, opener_ok=False)
     credential = creds.credential()
     assert credential.method == DEVICE
-    assert [(a.method, a.outcome) for a in creds.attempts][3:] == [
+    assert [(a.method, a.outcome) for a in creds.attempts][4:] == [
         (BROWSER, "no web browser could be opened"),
         (DEVICE, "used"),
     ]
@@ -340,3 +347,12 @@ def test_signing_out_elsewhere_ends_a_running_login(store: LoginStore) -> None:
     with pytest.raises(NoCredentials):
         creds.token()
     assert store.get(BASE) is None  # not written back by the running process
+
+
+def test_a_server_with_authentication_off_needs_no_sign_in(store: LoginStore) -> None:
+    fake = FakeOAuth()
+    fake.auth_off = True
+    creds, _, _ = make({}, store, fake)
+    credential = creds.credential()
+    assert credential.method == NO_AUTH and credential.access_token == ""
+    assert [a.method for a in creds.attempts] == [SERVICE_PRINCIPAL, ENV_TOKEN, CACHED_LOGIN, NO_AUTH]

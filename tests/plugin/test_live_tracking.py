@@ -18,6 +18,7 @@ import pytest
 from mlflow import MlflowClient
 
 from runyard.plugin import chain
+from tests.conftest import ServerProcess
 from tests.plugin.live_server import TOKEN_TTL, Live
 from tests.plugin.sign_in import plugin_env
 
@@ -160,3 +161,20 @@ def test_without_the_auth_provider_a_plain_uri_is_refused(live: Live, clean_env:
     mlflow.set_tracking_uri(live.url)
     with pytest.raises(mlflow.exceptions.MlflowException, match=r"401|UNAUTHENTICATED|nauthenticated"):
         MlflowClient().search_experiments()
+
+
+def test_a_server_with_authentication_off_needs_no_sign_in(server: ServerProcess, tmp_path: Path) -> None:
+    """`--auth off`: the plugin asks the server, sends no credentials and never prompts."""
+    script = (
+        "import mlflow\nmlflow.set_experiment('no-auth-plugin')\n"
+        "with mlflow.start_run():\n    mlflow.log_param('a', 1)\n"
+    )
+    env = plugin_env(
+        tmp_path / "config",
+        MLFLOW_TRACKING_URI=f"runyard+http://127.0.0.1:{server.port}/default",
+        RUNYARD_INTERACTIVE="1",
+        BROWSER="false",
+    )
+    done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "sign in" not in done.stderr.lower()

@@ -47,7 +47,8 @@ class RunyardAuth(AuthBase):
     def __call__(self, r: requests.PreparedRequest) -> requests.PreparedRequest:
         credentials = self._credentials_for(r.url or "")
         token = credentials.token()
-        r.headers["Authorization"] = f"Bearer {token}"
+        if token:  # (empty: the server has authentication off)
+            r.headers["Authorization"] = f"Bearer {token}"
         body = r.body
         position = None
         if body is not None and hasattr(body, "tell") and hasattr(body, "seek"):

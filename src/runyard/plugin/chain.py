@@ -6,6 +6,7 @@ Per server (base URL), in this order, each step skipped with its reason when it 
    client-credentials grant, asked again before the token runs out;
 2. a token from the environment (`RUNYARD_TOKEN`, then `MLFLOW_TRACKING_TOKEN`), used as it is;
 3. the cached login of `runyard login`: its refresh token, rotated at each refresh;
+   then, if the server says it runs with `--auth off` (its server-info), no credentials at all;
 4. the browser sign-in (authorization code + PKCE), only with a terminal or notebook attached;
 5. the device code flow, when no browser could be opened.
 
@@ -40,7 +41,9 @@ ENV_TOKEN = "token (RUNYARD_TOKEN/MLFLOW_TRACKING_TOKEN)"
 CACHED_LOGIN = "cached login (runyard login)"
 BROWSER = "browser sign-in"
 DEVICE = "device code sign-in"
-METHODS = (SERVICE_PRINCIPAL, ENV_TOKEN, CACHED_LOGIN, BROWSER, DEVICE)
+# A server started with `--auth off` (its server-info says so): requests carry no credentials.
+NO_AUTH = "no credentials (a server with --auth off)"
+METHODS = (SERVICE_PRINCIPAL, ENV_TOKEN, CACHED_LOGIN, NO_AUTH, BROWSER, DEVICE)
 
 NO_BROWSER_LINE = "No browser could be opened: signing in with a device code instead."
 RENEW_FRACTION = 0.2
@@ -202,6 +205,7 @@ class ServerCredentials:
             (SERVICE_PRINCIPAL, self._service_principal),
             (ENV_TOKEN, self._env_token),
             (CACHED_LOGIN, self._cached_login),
+            (NO_AUTH, self._no_auth),
             (BROWSER, lambda: self._browser(allow_interactive)),
             (DEVICE, lambda: self._device(allow_interactive)),
         ]
@@ -219,6 +223,12 @@ class ServerCredentials:
             attempts.append(Attempt(method, "used"))
             return found
         raise NoCredentials(self.base_url, attempts)
+
+    def _no_auth(self) -> Credential:
+        """Before any interactive step: a server with `--auth off` needs no sign-in at all."""
+        if not self.client.authentication_off():
+            raise _Skip("the server requires sign-in")
+        return Credential(method=NO_AUTH, access_token="", lifetime=None, obtained=self._clock(), expires_at=None)
 
     def _service_principal(self) -> Credential:
         client_id = self.env.get(settings.CLIENT_ID_VAR, "").strip()

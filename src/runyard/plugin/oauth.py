@@ -22,6 +22,7 @@ from runyard.plugin import settings
 from runyard.plugin.errors import OAuthError, ServerUnreachable
 
 DISCOVERY_PATH = "/.well-known/oauth-authorization-server"
+SERVER_INFO_PATH = "/api/3.0/mlflow/server-info"
 DEFAULT_PATHS = {
     "token_endpoint": "/oauth/token",
     "authorization_endpoint": "/oauth/authorize",
@@ -72,6 +73,8 @@ class DeviceGrant:
 
 
 _discovered: dict[str, Endpoints] = {}
+# Per server: whether it runs with authentication off (asked once per process).
+_auth_off: dict[str, bool] = {}
 _discovery_lock = threading.Lock()
 
 
@@ -167,6 +170,23 @@ class OAuthClient:
         with _discovery_lock:
             _discovered[self.base_url] = found
         return found
+
+    def authentication_off(self) -> bool:
+        """True when the server says it runs with `--auth off` (its public server-info), so no
+        credentials are needed; False when it needs them, or when that cannot be told."""
+        with _discovery_lock:
+            known = _auth_off.get(self.base_url)
+        if known is not None:
+            return known
+        try:
+            response = self._request("GET", self.base_url + SERVER_INFO_PATH, headers={"Accept": "application/json"})
+            parsed = response.json() if response.status_code == 200 else None
+        except (ServerUnreachable, ValueError):
+            return False
+        off = isinstance(parsed, dict) and parsed.get("auth_enabled") is False
+        with _discovery_lock:
+            _auth_off[self.base_url] = off
+        return off
 
     # -- grants ----------------------------------------------------------------------------------
 
