@@ -67,7 +67,7 @@ JOB = textwrap.dedent(
     """
     import sys, time
     import mlflow
-    mlflow.set_experiment("cached-login-jobs")
+    mlflow.set_experiment(sys.argv[2])  # one each: two set_experiment calls racing to create one name may fail
     with mlflow.start_run():
         started = time.monotonic()
         step = 0
@@ -103,9 +103,12 @@ def test_browser_login_feeds_jobs_and_logout_revokes(live: Live, alice: str, tmp
     job_env = {**env, "MLFLOW_TRACKING_URI": live.uri("team")}
     jobs = [
         subprocess.Popen(
-            [sys.executable, str(script), "9"], env=job_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+            [sys.executable, str(script), "9", f"cached-login-job-{n}"],
+            env=job_env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
         )
-        for _ in range(2)
+        for n in range(2)
     ]
     for job in jobs:
         out, err = job.communicate(timeout=120)
