@@ -152,6 +152,8 @@ def test_code_flow_with_pkce_issues_tokens_and_a_verifiable_id_token(provider: P
     info = httpx.get(f"{provider.url}/oauth/userinfo", headers=bearer(body["access_token"])).json()
     assert info["preferred_username"] == USER and info["sub"] == claims["sub"] and info["is_admin"] is False
     assert search(provider, body["access_token"]) == 200
+    # Neither the ID token nor the refresh token is an access token.
+    assert search(provider, body["id_token"]) == 401 and search(provider, body["refresh_token"]) == 401
     # A second exchange of the same code fails (the code is single-use).
     assert exchange(provider.url, code, redirect, verifier).json()["error"] == "invalid_grant"
 
