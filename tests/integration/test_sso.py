@@ -281,7 +281,16 @@ def test_a_name_collision_does_not_take_over_the_local_account(world: World) -> 
 
 def test_a_wrong_state_gets_one_clear_page(world: World) -> None:
     resp = httpx.get(f"{world.rp.url}/login/sso/callback", params={"code": "x" * 20, "state": "not-a-state"})
-    assert_clear_page(resp, 400, "not valid or has expired")
+    assert_clear_page(resp, 400, "not started in this browser")
+    browser = Browser(world)
+    try:
+        browser.client(world.rp.url).get(f"{world.rp.url}/login/sso?next=/login")  # a state of its own
+        jar = browser.client(world.rp.url).cookies
+        jar.set("runyard_sso_state", "not-a-state", domain="127.0.0.1", path="/login/sso")
+        page, _ = browser.get(f"{world.rp.url}/login/sso/callback?code={'x' * 20}&state=not-a-state")
+        assert_clear_page(page, 400, "not valid or has expired")
+    finally:
+        browser.close()
     resp = httpx.get(f"{world.rp.url}/login/sso/callback", params={"code": "x" * 20})
     assert_clear_page(resp, 400, "lacks its code or state")
 
@@ -301,10 +310,41 @@ def test_the_providers_access_denied_gets_one_clear_page(world: World) -> None:
         assert url.startswith(f"{world.rp.url}/login/sso/callback?") and "error=access_denied" in url
         assert_clear_page(page, 400, "cancelled or refused at the provider")
         # The state is spent: it cannot be finished afterwards.
-        replay = httpx.get(f"{world.rp.url}/login/sso/callback", params={"code": "x" * 20, "state": query["state"]})
+        replay, _ = browser.get(f"{world.rp.url}/login/sso/callback?code={'x' * 20}&state={query['state']}")
         assert_clear_page(replay, 400, "not valid or has expired")
     finally:
         browser.close()
+
+
+def test_a_callback_url_from_another_browser_is_refused(world: World) -> None:
+    """Login CSRF: the attacker signs in at the provider as themself and sends the victim the
+    callback URL; the victim's browser did not start that sign-in, so it is not signed in."""
+    attacker, victim = Browser(world), Browser(world)
+    try:
+        page, _ = attacker.get(f"{world.rp.url}/login/sso?next=/login")
+        csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+        next_path = re.search(r'name="next" value="([^"]+)"', page.text)
+        assert csrf and next_path, page.text
+        form = {"csrf_token": csrf.group(1), "next": next_path.group(1).replace("&amp;", "&")}
+        provider = attacker.client(world.provider_url)
+        signed_in = provider.post(
+            f"{world.provider_url}/login",
+            data={**form, "username": "alice", "password": PASSWORD},
+            headers={"Origin": world.provider_url},
+        )
+        assert signed_in.status_code == 303
+        back = provider.get(urljoin(world.provider_url, signed_in.headers["location"]))
+        callback = back.headers["location"]
+        assert callback.startswith(f"{world.rp.url}/login/sso/callback?code=")
+        page, _ = victim.get(callback)
+        assert_clear_page(page, 400, "not started in this browser")
+        assert "runyard_session" not in victim.client(world.rp.url).cookies
+        # The URL itself was good: the browser that started the sign-in completes it.
+        done, done_url = attacker.get(callback)
+        assert done.status_code == 200 and done_url.startswith(world.rp.url), done.text[:300]
+    finally:
+        attacker.close()
+        victim.close()
 
 
 def test_the_client_secret_is_in_no_log(world: World) -> None:
