@@ -24,7 +24,15 @@ from benchmarks import auth
 from benchmarks.api import EndpointMissing
 from benchmarks.config import FULL, QUICK, Sizes
 from benchmarks.report import Row, table, write_json
-from benchmarks.servers import ManagedServer, backend_uris, mlflow_server, runyard_server
+from benchmarks.servers import (
+    FML_BIN_VAR,
+    ManagedServer,
+    backend_uris,
+    fasttrackml_server,
+    find_fml,
+    mlflow_server,
+    runyard_server,
+)
 from benchmarks.stub import Stub, StubSpec
 from benchmarks.workloads import ALL, Figure, Target, Workload
 from benchmarks.workloads.search import expected_matches
@@ -50,8 +58,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--workloads", default=",".join(ALL), help="comma-separated subset of " + ",".join(ALL))
     p.add_argument(
         "--servers",
-        default="mlflow,runyard",
-        help="comma-separated: mlflow,runyard (default both; one alone is for profiling, no ratio is printed)",
+        default=None,
+        help="comma-separated: mlflow,runyard,fasttrackml (default: mlflow and runyard, and fasttrackml when its "
+        "binary is found; runyard alone is for profiling, no ratio is printed)",
+    )
+    p.add_argument(
+        "--fml-bin",
+        default=None,
+        help=f"FastTrackML's `fml` binary (default: ${FML_BIN_VAR}, else `fml` on the PATH; see benchmarks/README.md)",
     )
     p.add_argument(
         "--auth-compare",
@@ -62,7 +76,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"JSON results (default: {DEFAULT_OUT})")
     args = p.parse_args(argv)
     args.backend_list = [b.strip() for b in args.backends.split(",") if b.strip()]
-    args.server_list = [s.strip() for s in args.servers.split(",") if s.strip()]
+    args.fml = find_fml(args.fml_bin)
+    if args.fml_bin and args.fml is None:
+        p.error(f"--fml-bin {args.fml_bin}: not an executable file")
+    default = "mlflow,runyard" + (",fasttrackml" if args.fml else "")
+    args.server_list = [s.strip() for s in (args.servers or default).split(",") if s.strip()]
     args.workload_list = [w.strip().upper() for w in args.workloads.split(",") if w.strip()]
     unknown = [w for w in args.workload_list if w not in ALL]
     if unknown:
@@ -70,8 +88,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     bad = [b for b in args.backend_list if b not in ("sqlite", "postgres")]
     if bad:
         p.error(f"unknown backends {bad}; choose from sqlite, postgres")
-    if not args.server_list or any(s not in ("mlflow", "runyard") for s in args.server_list):
-        p.error("--servers takes mlflow, runyard or both")
+    if not args.server_list or any(s not in ("mlflow", "runyard", "fasttrackml") for s in args.server_list):
+        p.error("--servers takes mlflow, runyard and fasttrackml")
+    if "fasttrackml" in args.server_list and args.fml is None:
+        p.error(f"--servers fasttrackml needs its binary: --fml-bin PATH or ${FML_BIN_VAR}")
     return args
 
 
@@ -103,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         for backend in args.backend_list:
             meta["load_before"][backend] = _load()
-            run_backend(backend, sizes, workloads, args.server_list, meta, rows, args.auth_compare)
+            run_backend(backend, sizes, workloads, args.server_list, meta, rows, args.auth_compare, args.fml)
             meta["load_after"][backend] = _load()
     except KeyboardInterrupt:
         log("interrupted: servers stopped; writing the rows measured so far")
@@ -127,6 +147,7 @@ def run_backend(
     meta: dict[str, Any],
     rows: list[Row],
     auth_compare: bool = False,
+    fml: str | None = None,
 ) -> None:
     """Start both servers and the stub on a fresh `backend`, run `workloads`, append to `rows`."""
     with tempfile.TemporaryDirectory(prefix=f"runyard-bench-{backend}-") as tmp, ExitStack() as stack:
@@ -139,6 +160,8 @@ def run_backend(
             servers.append(runyard_server(scratch / "runyard", uris.runyard))
         if auth_compare:
             servers.append(runyard_server(scratch / "runyard-auth", uris.runyard_auth, auth=True))
+        if "fasttrackml" in server_names and fml is not None and uris.fasttrackml is not None:
+            servers.append(fasttrackml_server(fml, scratch / "fasttrackml", uris.fasttrackml))
         for server in servers:
             stack.callback(server.stop)
         _start_all(servers)
@@ -182,9 +205,13 @@ def run_workload(backend: str, workload: Workload, targets: list[Target], meta: 
     figures: dict[str, dict[str, Figure]] = {}
     rss: dict[str, dict[str, int]] = {}
     timings = meta["timings"].setdefault(backend, {}).setdefault(workload.id, {})
-    seeded = _seed_all(backend, workload, [t for t in targets if not t.is_stub], timings)
+    served = [t for t in targets if t.is_stub or workload.runs_on(t.name)]
+    seeded = _seed_all(backend, workload, [t for t in served if not t.is_stub], timings)
     for target in targets:
         if target.is_stub and not workload.has_floor:
+            continue
+        if target not in served:
+            figures[target.name] = _all(workload, Figure.missing(f"n/a ({target.name} does not serve it)"))
             continue
         server = target.server
         if target.name in seeded:

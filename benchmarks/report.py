@@ -15,7 +15,8 @@ EXPLANATION = (
     "x floor: Runyard as a multiple of the client floor (times: runyard/floor; throughputs: floor/runyard);"
     " 1.0 means as fast as a stub that answers at once. Every figure is the median of the repetitions.\n"
     "auth/off (with --auth-compare): Runyard --auth on relative to auth off (times: on/off; throughputs: off/on);"
-    " 1.10 means 10 % slower with authentication."
+    " 1.10 means 10 % slower with authentication.\n"
+    "vs fml (when FastTrackML is measured): how many times better Runyard is than FastTrackML, as ratio is for mlflow."
 )
 
 
@@ -41,6 +42,10 @@ class Row:
     # (times: auth/off; throughputs: off/auth), 1.10 = 10 % slower.
     runyard_auth: float | None = None
     auth_cost: float | None = None
+    # FastTrackML, when measured, and how many times better Runyard is than it (as `ratio`).
+    fasttrackml: float | None = None
+    vs_fasttrackml: float | None = None
+    rss_fasttrackml: int | None = None
     notes: dict[str, str] = field(default_factory=dict)
     samples: dict[str, list[float]] = field(default_factory=dict)
 
@@ -56,10 +61,12 @@ class Row:
     ) -> Row:
         value = {name: f.value for name, f in figures.items()}
         m, r, f = value.get("mlflow"), value.get("runyard"), value.get("floor")
-        ratio = vs_floor = None
+        fml = value.get("fasttrackml")
+        ratio = vs_floor = vs_fml = None
         if quantity.unit != "count":
             ratio = _ratio(m, r) if quantity.better == "lower" else _ratio(r, m)
             vs_floor = _ratio(r, f) if quantity.better == "lower" else _ratio(f, r)
+            vs_fml = _ratio(fml, r) if quantity.better == "lower" else _ratio(r, fml)
         return cls(
             backend=backend,
             workload=workload,
@@ -77,6 +84,9 @@ class Row:
             rss_runyard=rss.get("runyard", {}).get("tree"),
             runyard_auth=value.get("runyard-auth"),
             auth_cost=_auth_cost(quantity, r, value.get("runyard-auth")),
+            fasttrackml=fml,
+            vs_fasttrackml=vs_fml,
+            rss_fasttrackml=rss.get("fasttrackml", {}).get("tree"),
             notes={name: fig.note for name, fig in figures.items() if fig.note},
             samples={name: fig.samples for name, fig in figures.items() if fig.samples},
         )
@@ -155,6 +165,16 @@ def table(rows: list[Row]) -> str:
                 fmt_mib(row.rss_runyard) if first else "",
             ]
         )
+    if any(row.fasttrackml is not None or "fasttrackml" in row.notes for row in rows):
+        header[7:7] = ["fasttrackml", "vs fml"]
+        header.append("RSS fml MiB")
+        seen_rss: set[tuple[str, str]] = set()
+        for row, cells in zip(rows, body, strict=True):
+            versus = f"{row.vs_fasttrackml:.2f}x" if row.vs_fasttrackml is not None else "-"
+            cells[7:7] = [_cell(row, "fasttrackml"), versus]
+            first = (row.backend, row.workload) not in seen_rss
+            seen_rss.add((row.backend, row.workload))
+            cells.append(fmt_mib(row.rss_fasttrackml) if first else "")
     if any(row.runyard_auth is not None or "runyard-auth" in row.notes for row in rows):
         header[6:6] = ["runyard auth", "auth/off"]
         for row, cells in zip(rows, body, strict=True):

@@ -198,6 +198,34 @@ def runyard_server(workdir: Path, backend_store_uri: str | None, *, auth: bool =
     return ManagedServer(name="runyard-auth" if auth else "runyard", cmd=cmd, workdir=workdir, env=env, port=port)
 
 
+FML_BIN_VAR = "FML_BIN"
+
+
+def find_fml(option: str | None) -> str | None:
+    """FastTrackML's `fml` binary: the option, else `FML_BIN`, else `fml` on the PATH (None: absent)."""
+    candidate = option or os.environ.get(FML_BIN_VAR) or shutil.which("fml")
+    if candidate and Path(candidate).is_file() and os.access(candidate, os.X_OK):
+        return str(Path(candidate).resolve())
+    return None
+
+
+def fasttrackml_server(binary: str, workdir: Path, database_uri: str) -> ManagedServer:
+    """FastTrackML (`fml server`, Go): the fastest MLflow-compatible tracking server a user would pick
+    instead; tracking API only (no registry, no logged models, no proxied artifacts)."""
+    port = free_port()
+    cmd = [
+        binary,
+        "server",
+        "--listen-address",
+        f"127.0.0.1:{port}",
+        "--database-uri",
+        database_uri,
+        "--default-artifact-root",
+        str(workdir / "artifacts"),
+    ]
+    return ManagedServer(name="fasttrackml", cmd=cmd, workdir=workdir, port=port)
+
+
 # -- backends -------------------------------------------------------------------------------------
 
 
@@ -209,6 +237,7 @@ class BackendUris:
     mlflow: str
     runyard: str | None
     runyard_auth: str | None = None
+    fasttrackml: str | None = None
 
 
 @contextmanager
@@ -216,7 +245,8 @@ def backend_uris(kind: str, workdir: Path) -> Iterator[BackendUris]:
     """SQLite files in the scratch folder, or fresh PostgreSQL databases (mlflow, runyard, runyard
     with `--auth on`) dropped afterwards."""
     if kind == "sqlite":
-        yield BackendUris(kind, f"sqlite:///{workdir / 'mlflow' / 'mlflow.db'}", None, None)
+        fml = f"sqlite://{(workdir / 'fasttrackml' / 'fml.db').resolve()}"  # fml wants an absolute path
+        yield BackendUris(kind, f"sqlite:///{workdir / 'mlflow' / 'mlflow.db'}", None, None, fml)
         return
     if kind != "postgres":
         raise ValueError(f"unknown backend {kind!r} (sqlite, postgres)")
@@ -224,14 +254,15 @@ def backend_uris(kind: str, workdir: Path) -> Iterator[BackendUris]:
 
     base, _, _ = POSTGRES_ADMIN_URL.rpartition("/")
     tag = secrets.token_hex(4)
-    names = [f"bench_{tag}_mlflow", f"bench_{tag}_runyard", f"bench_{tag}_runyard_auth"]
+    names = [f"bench_{tag}_mlflow", f"bench_{tag}_runyard", f"bench_{tag}_runyard_auth", f"bench_{tag}_fml"]
     with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as conn:
         for name in names:
             conn.execute(f'CREATE DATABASE "{name}"')
     try:
         # psycopg2 is not installed; SQLAlchemy reaches psycopg 3 through the "+psycopg" dialect.
         mlflow_uri = f"{base.replace('postgresql://', 'postgresql+psycopg://', 1)}/{names[0]}"
-        yield BackendUris(kind, mlflow_uri, f"{base}/{names[1]}", f"{base}/{names[2]}")
+        fml_uri = f"{base.replace('postgresql://', 'postgres://', 1)}/{names[3]}"
+        yield BackendUris(kind, mlflow_uri, f"{base}/{names[1]}", f"{base}/{names[2]}", fml_uri)
     finally:
         with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as conn:
             for name in names:

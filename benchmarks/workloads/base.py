@@ -108,10 +108,17 @@ class Workload(ABC):
     title: ClassVar[str]
     quantities: ClassVar[list[Quantity]]
     has_floor: ClassVar[bool] = True  # also timed against the client-floor stub
+    # FastTrackML serves MLflow's tracking API only: no registry, no logged models, no proxied
+    # artifacts, no bulk-interval history. Workloads within that API say so.
+    tracking_api_only: ClassVar[bool] = False
 
     def __init__(self, sizes: Sizes, scratch: Path) -> None:
         self.sizes = sizes
         self.scratch = scratch
+
+    def runs_on(self, server: str) -> bool:
+        """Whether the server named `server` serves what this workload uses."""
+        return server != "fasttrackml" or self.tracking_api_only
 
     def seed(self, target: Target) -> None:  # noqa: B027 - most workloads need no seeding
         """Load the data the workload reads (not timed; never called for the stub)."""

@@ -23,6 +23,7 @@ def _history_runs(workload: Workload, target: Target, count: int) -> list[str]:
 
 class MetricHistory(Workload):
     id = "W5"
+    tracking_api_only = True
     title = "get_metric_history"
     quantities = [
         Quantity("history", "get_metric_history", "ms", "lower"),

@@ -135,6 +135,7 @@ def _generator_process(plan: LoadPlan, conn: Connection) -> None:
 
 class Ingest(Workload):
     id = "W3"
+    tracking_api_only = True
     title = "sustained log-batch ingest, 16 raw-HTTP clients"
     quantities = [
         Quantity("points_per_s", "throughput", "points/s", "higher"),

@@ -12,6 +12,7 @@ _steps = itertools.count()  # distinct steps across repetitions, so no point is 
 
 class RoundTrips(Workload):
     id = "W1"
+    tracking_api_only = True
     title = "single-client round trips"
     quantities = [
         Quantity("log_metric", "log_metric", "ms", "lower"),
@@ -35,6 +36,7 @@ class RoundTrips(Workload):
 
 class LogBatch(Workload):
     id = "W2"
+    tracking_api_only = True
     title = "log_batch of 1,000 metrics"
     quantities = [
         Quantity("log_batch", "log_batch (1k metrics)", "ms", "lower"),
@@ -68,6 +70,7 @@ class LogBatch(Workload):
 
 class CreateLogEnd(Workload):
     id = "W7"
+    tracking_api_only = True
     title = "create run + log batch (20 params, 20 metrics) + end run"
     quantities = [Quantity("cycle", "create+log_batch+end", "ms", "lower")]
 

@@ -15,6 +15,7 @@ def expected_matches(runs: int) -> int:
 
 class SearchRuns(Workload):
     id = "W4"
+    tracking_api_only = True
     title = "search_runs (params + metrics filter, order by metric)"
     quantities = [
         Quantity("first_page", "first page", "ms", "lower"),
