@@ -12,10 +12,15 @@ import sys
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from runyard.services.container import Services
 
 # The client must fail fast in tests instead of retrying 5xx answers for minutes.
 os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
@@ -207,3 +212,36 @@ def tracking(server: ServerProcess, monkeypatch: pytest.MonkeyPatch) -> Iterator
 def unique() -> str:
     """A short random suffix for names that must not collide across tests sharing a server."""
     return secrets.token_hex(4)
+
+
+@contextmanager
+def auth_server(
+    data_dir: Path,
+    admin_password: str,
+    *extra_args: str,
+    backend_store_uri: str | None = None,
+    workers: int = 1,
+    secrets_to_hide: tuple[str, ...] = (),
+) -> Iterator[tuple[ServerProcess, Services]]:
+    """A live `runyard server --auth on` (its first admin's password `admin_password`) and the
+    services over its store, for setting up accounts directly. Afterwards the server must have
+    exited cleanly, and neither the admin password nor any of `secrets_to_hide` is in its output."""
+    from runyard.config import Settings
+    from runyard.services.container import Services
+
+    proc = ServerProcess(
+        data_dir=data_dir,
+        backend_store_uri=backend_store_uri,
+        workers=workers,
+        extra_env={"RUNYARD_ADMIN_PASSWORD": admin_password},
+        extra_args=["--auth", "on", *extra_args],
+    ).start()
+    services = Services.build(Settings(data_dir=data_dir, backend_store_uri=backend_store_uri))
+    try:
+        yield proc, services
+    finally:
+        services.close()
+        code = proc.stop()
+        log = proc.log()
+        assert code == 0, log[-4000:]
+        assert all(secret not in log for secret in (admin_password, *secrets_to_hide))

@@ -20,12 +20,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from runyard.config import Settings
 from runyard.domain.permissions import EDIT
-from runyard.services.container import Services
 from runyard.services.identity.audit import Actor
 from tests.browser.ui_pages import CHROMIUM
-from tests.conftest import ServerProcess
+from tests.conftest import ServerProcess, auth_server
 from tests.oauth_helpers import Browser
 
 pytestmark = pytest.mark.browser
@@ -63,22 +61,14 @@ TRAINING = textwrap.dedent(
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     data_dir = tmp_path_factory.mktemp("login-e2e")
-    proc = ServerProcess(
-        data_dir=data_dir,
-        extra_env={"RUNYARD_ADMIN_PASSWORD": ADMIN_PASSWORD},
-        extra_args=["--auth", "on", "--access-token-ttl", "300"],
-    ).start()
-    services = Services.build(Settings(data_dir=data_dir))
-    services.workspaces.create(WORKSPACE)
-    services.identity.accounts.create_user(Actor.cli(), USER, PASSWORD)
-    services.identity.grants.put(Actor.cli(), USER, WORKSPACE, "workspace", "*", EDIT)
-    services.close()
-    try:
+    with auth_server(data_dir, ADMIN_PASSWORD, "--access-token-ttl", "300", secrets_to_hide=(PASSWORD,)) as (
+        proc,
+        services,
+    ):
+        services.workspaces.create(WORKSPACE)
+        services.identity.accounts.create_user(Actor.cli(), USER, PASSWORD)
+        services.identity.grants.put(Actor.cli(), USER, WORKSPACE, "workspace", "*", EDIT)
         yield proc
-    finally:
-        proc.stop()
-        log = proc.log()
-        assert PASSWORD not in log and ADMIN_PASSWORD not in log
 
 
 def client_env(home: Path, **more: str) -> dict[str, str]:
@@ -173,9 +163,9 @@ def test_browser_login_then_the_real_client_logs_through_the_plugin_uri(server: 
     assert "notes.txt" in {f["path"] for f in artifacts["files"]}
 
 
-def test_device_login_approved_from_another_process(server: ServerProcess, tmp_path: Path) -> None:
-    env = client_env(tmp_path)
-    base = server.url
+def start_device_login(env: dict[str, str], base: str) -> tuple[subprocess.Popen[str], str, str]:
+    """`runyard login BASE --device` in a subprocess, read until it shows its code: (process, what
+    it printed so far, the user code)."""
     login = subprocess.Popen(
         [sys.executable, "-m", "runyard", "login", base, "--device"],
         env=env,
@@ -183,16 +173,22 @@ def test_device_login_approved_from_another_process(server: ServerProcess, tmp_p
         stderr=subprocess.STDOUT,
         text=True,
     )
+    assert login.stdout is not None
+    seen = ""
+    deadline = time.monotonic() + 30
+    while (found := USER_CODE.search(seen)) is None:
+        if time.monotonic() > deadline or not (line := login.stdout.readline()):
+            login.kill()
+            raise AssertionError(f"no user code shown: {seen}")
+        seen += line
+    return login, seen, found.group(0)
+
+
+def test_device_login_approved_from_another_process(server: ServerProcess, tmp_path: Path) -> None:
+    env = client_env(tmp_path)
+    base = server.url
+    login, seen, user_code = start_device_login(env, base)
     try:
-        assert login.stdout is not None
-        seen = ""
-        deadline = time.monotonic() + 30
-        while not USER_CODE.search(seen):
-            assert time.monotonic() < deadline, seen
-            line = login.stdout.readline()
-            assert line, seen
-            seen += line
-        user_code = USER_CODE.search(seen).group(0)  # type: ignore[union-attr]
         assert f"{base}/device" in seen
         approve = textwrap.dedent(
             f"""
@@ -221,21 +217,8 @@ def test_device_login_approved_from_another_process(server: ServerProcess, tmp_p
 
 def test_device_login_denied_gives_one_clear_line(server: ServerProcess, tmp_path: Path) -> None:
     env = client_env(tmp_path)
-    login = subprocess.Popen(
-        [sys.executable, "-m", "runyard", "login", server.url, "--device"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    login, seen, user_code = start_device_login(env, server.url)
     try:
-        assert login.stdout is not None
-        seen = ""
-        while not USER_CODE.search(seen):
-            line = login.stdout.readline()
-            assert line, seen
-            seen += line
-        user_code = USER_CODE.search(seen).group(0)  # type: ignore[union-attr]
         b = Browser.at(server.url)
         b.sign_in(USER, PASSWORD)
         b.get(f"/device?user_code={user_code}")

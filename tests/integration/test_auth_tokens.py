@@ -16,12 +16,11 @@ from dataclasses import dataclass, field
 import httpx
 import pytest
 
-from runyard.config import Settings
 from runyard.domain.permissions import EDIT
 from runyard.services.container import Services
 from runyard.services.context import now_ms
 from runyard.services.identity.audit import Actor
-from tests.conftest import ServerProcess
+from tests.conftest import ServerProcess, auth_server
 
 ADMIN_PASSWORD = "admin-pw-for-token-tests"
 PROPAGATION_SECONDS = 5.0
@@ -72,22 +71,10 @@ def auth(
 ) -> Iterator[AuthServer]:
     data_dir = tmp_path_factory.mktemp(f"auth-tokens-{backend}")
     store_uri = request.getfixturevalue("postgres_database_factory")() if backend == "postgres" else None
-    proc = ServerProcess(
-        data_dir=data_dir,
-        backend_store_uri=store_uri,
-        workers=2,
-        extra_env={"RUNYARD_ADMIN_PASSWORD": ADMIN_PASSWORD},
-        # Polling revoked credentials below counts as failures: the limit itself is tested elsewhere.
-        extra_args=["--auth", "on", "--auth-failure-limit", "1000", "--access-log", "--log-level", "debug"],
-    ).start()
-    services = Services.build(Settings(data_dir=data_dir, backend_store_uri=store_uri))
-    state = AuthServer(proc, services, [ADMIN_PASSWORD])
-    try:
-        yield state
-    finally:
-        services.close()
-        code = proc.stop()
-        assert code == 0, proc.log()[-4000:]
+    # Polling revoked credentials below counts as failures: the limit itself is tested elsewhere.
+    args = ("--auth-failure-limit", "1000", "--access-log", "--log-level", "debug")
+    with auth_server(data_dir, ADMIN_PASSWORD, *args, backend_store_uri=store_uri, workers=2) as (proc, services):
+        yield AuthServer(proc, services, [ADMIN_PASSWORD])
 
 
 def fresh_get(url: str, headers: dict[str, str]) -> httpx.Response:

@@ -16,11 +16,10 @@ from joserfc import jwt
 from joserfc.jwk import KeySet
 from sqlalchemy import create_engine, update
 
-from runyard.config import Settings
 from runyard.services.container import Services
 from runyard.services.identity.audit import Actor
 from runyard.store import schema
-from tests.conftest import ServerProcess
+from tests.conftest import ServerProcess, auth_server
 from tests.oauth_helpers import CLI, DEVICE_GRANT, Browser, code_request, exchange, pkce, query_of, refresh
 
 ADMIN_PASSWORD = "admin-pw-for-oauth-tests"
@@ -67,23 +66,12 @@ def provider(
 ) -> Iterator[Provider]:
     data_dir = tmp_path_factory.mktemp(f"oauth-{backend}")
     store_uri = request.getfixturevalue("postgres_database_factory")() if backend == "postgres" else None
-    proc = ServerProcess(
-        data_dir=data_dir,
-        backend_store_uri=store_uri,
-        workers=2,
-        extra_env={"RUNYARD_ADMIN_PASSWORD": ADMIN_PASSWORD},
-        extra_args=["--auth", "on", "--auth-failure-limit", "1000", "--access-token-ttl", "120"],
-    ).start()
-    services = Services.build(Settings(data_dir=data_dir, backend_store_uri=store_uri))
-    services.identity.accounts.create_user(Actor.cli(), USER, USER_PASSWORD)
-    try:
+    limits = ("--auth-failure-limit", "1000", "--access-token-ttl", "120")
+    with auth_server(
+        data_dir, ADMIN_PASSWORD, *limits, backend_store_uri=store_uri, workers=2, secrets_to_hide=(USER_PASSWORD,)
+    ) as (proc, services):
+        services.identity.accounts.create_user(Actor.cli(), USER, USER_PASSWORD)
         yield Provider(proc, services, store_uri or f"sqlite:///{data_dir}/runyard.db")
-    finally:
-        services.close()
-        code = proc.stop()
-        assert code == 0, proc.log()[-4000:]
-        log = proc.log()
-        assert USER_PASSWORD not in log and ADMIN_PASSWORD not in log
 
 
 def bearer(token: str) -> dict[str, str]:

@@ -4,8 +4,6 @@ tokens; the credential cache and its re-checks; the failure limiter."""
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -16,7 +14,6 @@ from runyard.services.identity.audit import Actor, AuditLog
 from runyard.services.identity.authenticator import Authenticator
 from runyard.services.identity.failures import FailureLimiter
 from runyard.services.identity.signing import Signer
-from runyard.store import migrate
 from runyard.store.database import Database
 
 PASSWORD = "correct horse battery"
@@ -25,15 +22,6 @@ ACTOR = Actor("test", "test")
 
 def basic(user: str, password: str) -> str:
     return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
-
-
-@pytest.fixture
-def db(tmp_path: Path) -> Iterator[Database]:
-    url = f"sqlite:///{tmp_path / 'runyard.db'}"
-    migrate.upgrade(url)
-    database = Database(url)
-    yield database
-    database.dispose()
 
 
 @pytest.fixture

@@ -8,8 +8,6 @@ from __future__ import annotations
 import base64
 import json
 import time
-from collections.abc import Iterator
-from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
 import pytest
@@ -23,7 +21,6 @@ from runyard.api.oauth.pages import local_next
 from runyard.domain.oauth import USER_CODE_ALPHABET, is_loopback_redirect, normalize_user_code
 from runyard.services.identity.oauth.keys import ProviderKeys
 from runyard.services.identity.signing import Signer
-from runyard.store import migrate
 from runyard.store.database import Database
 
 ports = st.integers(min_value=1, max_value=65535)
@@ -94,15 +91,6 @@ def test_a_repeated_parameter_is_refused(name: str, a: str, b: str) -> None:
 
 
 # --- forged tokens ---------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def db(tmp_path: Path) -> Iterator[Database]:
-    url = f"sqlite:///{tmp_path / 'runyard.db'}"
-    migrate.upgrade(url)
-    database = Database(url)
-    yield database
-    database.dispose()
 
 
 def _unsigned(claims: dict[str, object]) -> str:

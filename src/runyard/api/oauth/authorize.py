@@ -14,7 +14,7 @@ from starlette.responses import Response
 
 from runyard.api.http import call
 from runyard.api.oauth import pages
-from runyard.api.oauth.forms import OAuthError, oauth_request, query, render
+from runyard.api.oauth.forms import oauth_request, query, render
 from runyard.api.routing import Endpoint, services
 from runyard.api.session_cookie import browser_session
 from runyard.services.identity.oauth.server import OAuthAnswer, error_answer
@@ -29,14 +29,10 @@ def _refusal(e: OAuth2Error) -> Response:
     return pages.message_page(TITLE, f"{e.error}: {e.description or 'the request is not valid.'}", 400)
 
 
+@pages.sign_in_page(TITLE)
 async def authorize(request: Request) -> Response:
     identity = services(request).identity
-    if not identity.enabled:
-        return pages.message_page(TITLE, "Authentication is off on this server: no sign-in is needed.", 400)
-    try:
-        params = query(request)
-    except OAuthError as e:
-        return pages.message_page(TITLE, e.description, 400)
+    params = query(request)
     cancel = params.pop("runyard_cancel", None) == "1"
     http = oauth_request(request, params, basic=False)
     oauth = identity.oauth

@@ -12,7 +12,7 @@ from starlette.responses import Response
 from runyard.api.authentication import client_address
 from runyard.api.http import call
 from runyard.api.oauth import pages
-from runyard.api.oauth.forms import OAuthError, form, query
+from runyard.api.oauth.forms import form, query
 from runyard.api.routing import Endpoint, services
 from runyard.api.session_cookie import browser_session
 from runyard.domain.errors import TooManyFailures
@@ -45,27 +45,19 @@ def _render(request: Request, user_code: str, name: str, error: str | None = Non
     return response
 
 
+@pages.sign_in_page(TITLE)
 async def device_page(request: Request) -> Response:
-    if not services(request).identity.enabled:
-        return pages.message_page(TITLE, "Authentication is off on this server: no sign-in is needed.", 400)
-    try:
-        params = query(request)
-    except OAuthError as e:
-        return pages.message_page(TITLE, e.description, 400)
+    params = query(request)
     signed_in = await browser_session(request)
     if signed_in is None:
         return pages.to_login(request, pages.current_url(request))
     return _render(request, normalize_user_code(params.get("user_code", "")), signed_in[0].name)
 
 
+@pages.sign_in_page(TITLE)
 async def decide(request: Request) -> Response:
     identity = services(request).identity
-    if not identity.enabled:
-        return pages.message_page(TITLE, "Authentication is off on this server: no sign-in is needed.", 400)
-    try:
-        params = await form(request)
-    except OAuthError as e:
-        return pages.message_page(TITLE, e.description, 400)
+    params = await form(request)
     signed_in = await browser_session(request)
     if signed_in is None:
         return pages.to_login(request, "/device")

@@ -22,6 +22,7 @@ from runyard.api.security import SESSION_COOKIE
 from runyard.api.session_cookie import browser_session
 from runyard.domain.errors import TooManyFailures, Unauthenticated
 
+TITLE = "Sign in to Runyard"
 WRONG = "Invalid user name or password."
 EXPIRED_FORM = "The sign-in form expired. Please try again."
 
@@ -58,19 +59,15 @@ def _render(
     request: Request, next_path: str, error: str | None = None, status: int = 200, username: str = ""
 ) -> Response:
     csrf, fresh = pages.csrf_token(request)
-    response = pages.page("Sign in to Runyard", _login_form(request, csrf, next_path, error, username), status)
+    response = pages.page(TITLE, _login_form(request, csrf, next_path, error, username), status)
     if fresh:
         pages.set_csrf_cookie(response, request, csrf)
     return response
 
 
+@pages.sign_in_page(TITLE, auth_off_status=200)
 async def login_page(request: Request) -> Response:
-    if not services(request).identity.enabled:
-        return pages.message_page("Sign in to Runyard", "Authentication is off on this server: no sign-in is needed.")
-    try:
-        params = query(request)
-    except OAuthError as e:
-        return pages.message_page("Sign in to Runyard", e.description, 400)
+    params = query(request)
     next_path = pages.local_next(params.get("next"))
     signed_in = await browser_session(request)
     if signed_in is not None:
@@ -93,10 +90,9 @@ def _signed_in_page(request: Request, name: str) -> Response:
     return response
 
 
+@pages.sign_in_page(TITLE, auth_off_status=200)
 async def login(request: Request) -> Response:
     identity = services(request).identity
-    if not identity.enabled:
-        return pages.message_page("Sign in to Runyard", "Authentication is off on this server: no sign-in is needed.")
     try:
         params = await form(request)
     except OAuthError as e:
@@ -120,11 +116,9 @@ async def login(request: Request) -> Response:
     return response
 
 
+@pages.sign_in_page("Sign out")
 async def logout(request: Request) -> Response:
-    try:
-        params = await form(request)
-    except OAuthError as e:
-        return pages.message_page("Sign out", e.description, 400)
+    params = await form(request)
     if not pages.form_csrf_ok(request, params):
         return pages.message_page("Sign out", EXPIRED_FORM, 400)
     cookie = request.cookies.get(SESSION_COOKIE)

@@ -4,13 +4,16 @@ forms, and the `next` rule (only a path on this server)."""
 
 from __future__ import annotations
 
+import functools
 import hmac
+from collections.abc import Awaitable, Callable
 from html import escape
 from urllib.parse import quote
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
+from runyard.api.oauth.forms import OAuthError
 from runyard.api.security import CSRF_COOKIE, CSRF_HEADER, SESSION_COOKIE, new_csrf_token
 from runyard.domain.oauth import SESSION_TTL_SECONDS
 
@@ -51,6 +54,29 @@ def page(title: str, body: str, status: int = 200) -> HTMLResponse:
 
 def message_page(title: str, text: str, status: int = 200) -> HTMLResponse:
     return page(title, f'<p class="note">{escape(text)}</p>', status)
+
+
+PageHandler = Callable[[Request], Awaitable[Response]]
+AUTH_OFF_TEXT = "Authentication is off on this server: no sign-in is needed."
+
+
+def sign_in_page(title: str, *, auth_off_status: int = 400) -> Callable[[PageHandler], PageHandler]:
+    """What every sign-in page shares: with `--auth off` it only says so, and parameters that
+    cannot be parsed (an `OAuthError` from `forms.query` / `forms.form`) get one page saying why."""
+
+    def wrap(handler: PageHandler) -> PageHandler:
+        @functools.wraps(handler)
+        async def sign_in_handler(request: Request) -> Response:
+            if not request.app.state.services.identity.enabled:
+                return message_page(title, AUTH_OFF_TEXT, auth_off_status)
+            try:
+                return await handler(request)
+            except OAuthError as e:
+                return message_page(title, e.description, 400)
+
+        return sign_in_handler
+
+    return wrap
 
 
 def secure(request: Request) -> bool:

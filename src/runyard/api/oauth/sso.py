@@ -19,7 +19,7 @@ from starlette.responses import RedirectResponse, Response
 from runyard.api.authentication import client_address
 from runyard.api.http import call
 from runyard.api.oauth import pages
-from runyard.api.oauth.forms import OAuthError, issuer, query
+from runyard.api.oauth.forms import issuer, query
 from runyard.api.routing import Endpoint, services
 from runyard.services.identity.oauth.upstream import SignInRefused, UpstreamSignIn
 
@@ -35,9 +35,12 @@ _PROVIDER_ERRORS = {
 }
 
 
+NOT_CONFIGURED = "Single sign-on is not configured on this server."
+
+
 def _sso(request: Request) -> UpstreamSignIn | None:
-    identity = services(request).identity
-    return identity.sso if identity.enabled else None
+    sso: UpstreamSignIn | None = services(request).identity.sso
+    return sso
 
 
 def _refused(e: SignInRefused) -> Response:
@@ -48,14 +51,12 @@ def redirect_uri(request: Request) -> str:
     return issuer(request) + CALLBACK_PATH
 
 
+@pages.sign_in_page(TITLE)
 async def start(request: Request) -> Response:
     sso = _sso(request)
     if sso is None:
-        return pages.message_page(TITLE, "Single sign-on is not configured on this server.", 404)
-    try:
-        params = query(request)
-    except OAuthError as e:
-        return pages.message_page(TITLE, e.description, 400)
+        return pages.message_page(TITLE, NOT_CONFIGURED, 404)
+    params = query(request)
     try:
         url = await call(sso.begin, pages.local_next(params.get("next")), redirect_uri(request))
     except SignInRefused as e:
@@ -79,14 +80,12 @@ def _started_here(request: Request, state: str) -> bool:
     return bool(started) and hmac.compare_digest(started.encode(), state.encode())
 
 
+@pages.sign_in_page(TITLE)
 async def callback(request: Request) -> Response:
     sso = _sso(request)
     if sso is None:
-        return pages.message_page(TITLE, "Single sign-on is not configured on this server.", 404)
-    try:
-        params = query(request)
-    except OAuthError as e:
-        return pages.message_page(TITLE, e.description, 400)
+        return pages.message_page(TITLE, NOT_CONFIGURED, 404)
+    params = query(request)
     state = params.get("state", "")
     error = params.get("error")
     if error is not None:

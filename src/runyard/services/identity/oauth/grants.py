@@ -226,7 +226,7 @@ class DeviceGrant(_IssuesRunyardTokens, DeviceCodeGrant):
         return DeviceCredential(record) if record is not None else None
 
     def query_user_grant(self, user_code: str) -> tuple[Principal | None, bool] | None:
-        credential: DeviceCredential = self.request.credential_pending
+        credential: DeviceCredential = self.request.runyard_device_credential
         record = credential.record
         if record.decision is None:
             return None
@@ -241,7 +241,7 @@ class DeviceGrant(_IssuesRunyardTokens, DeviceCodeGrant):
         return principal, True
 
     def validate_device_credential(self, credential: DeviceCredential) -> Principal:
-        self.request.credential_pending = credential
+        self.request.runyard_device_credential = credential
         user: Principal = super().validate_device_credential(credential)
         return user
 

@@ -159,10 +159,6 @@ class _Revocation(RevocationEndpoint):
             record = oauth_store.refresh_token(conn, token_digest(token_string))
         return RefreshToken(record) if record is not None else None
 
-    def authenticate_token(self, request: _Request, client: Client) -> RefreshToken | _AccessTokenFamily | None:
-        token: RefreshToken | _AccessTokenFamily | None = super().authenticate_token(request, client)
-        return token
-
     def revoke_token(self, token: RefreshToken | _AccessTokenFamily, request: _Request) -> None:
         server: OAuthServer = self.server
         family_id = token.family_id if isinstance(token, _AccessTokenFamily) else token.record.family.id
