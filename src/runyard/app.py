@@ -121,6 +121,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
             asyncio.create_task(purge_stale_uploads(services, settings.upload_purge_interval_seconds)),
             asyncio.create_task(purge_audit_events(services, AUDIT_PURGE_INTERVAL_SECONDS)),
         ]
+        if settings.mirror:
+            services.start_replicator()
         try:
             yield
         finally:

@@ -291,6 +291,20 @@ SERVER_OPTIONS: list[Decorator] = [
         "user joins those that exist here and leaves those single sign-on added that are no longer named.",
     ),
     _option(
+        "--mirror/--no-mirror",
+        envvar=env("MIRROR"),
+        default=True,
+        show_default=True,
+        help="Run the dual-tracking replicator in this server (one process of all that share the database "
+        "sends; the others stand by). --no-mirror: run `runyard mirror` instead.",
+    ),
+    _option(
+        "--public-url",
+        envvar=env("PUBLIC_URL"),
+        default=None,
+        help="The URL users reach this server at; mirrored runs point back to it (default: http://HOST:PORT).",
+    ),
+    _option(
         "--max-connections",
         envvar=env("MAX_CONNECTIONS"),
         default=DEFAULT_MAX_CONNECTIONS,
@@ -409,7 +423,11 @@ def _services(
     from runyard.store.preflight import require_existing
 
     settings = Settings(
-        data_dir=data_dir, backend_store_uri=backend_store_uri, artifacts_destination=artifacts_destination
+        data_dir=data_dir,
+        backend_store_uri=backend_store_uri,
+        artifacts_destination=artifacts_destination,
+        # The key mirror links' credentials are sealed with (see `services.mirror.secrets`).
+        secret_key=os.environ.get(ENV_PREFIX + "SECRET_KEY") or None,
     )
     if not create:
         require_existing(settings.database_url, known_revisions())
@@ -537,6 +555,11 @@ def workspace_delete(
 from runyard import cli_identity  # noqa: E402
 
 cli_identity.register(main)
+
+# Dual tracking: `workspace link/links/unlink/pause/resume/retry/status` and `mirror`.
+from runyard import cli_mirror  # noqa: E402
+
+cli_mirror.register(main)
 
 # The client commands (`login`, `logout`, `whoami`, `uri`) of the mlflow plugin: no server module.
 from runyard.plugin import cli as plugin_cli  # noqa: E402

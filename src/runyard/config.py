@@ -172,6 +172,23 @@ class Settings:
     oidc_client_secret_env: str | None = None
     oidc_admin_claim: str | None = None  # CLAIM=VALUE
     oidc_role_claim: str | None = None
+    # Dual tracking: run the replicator in this server (one process of all that share the database
+    # is elected), and the URL the mirrors' back-pointer tags name (default: http://host:port).
+    mirror: bool = True
+    public_url: str | None = None
+
+    @property
+    def source_url(self) -> str:
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        host = self.host
+        if host in ("0.0.0.0", "::", ""):
+            import socket
+
+            host = socket.gethostname()
+        if ":" in host and not host.startswith("["):
+            host = f"[{host}]"
+        return f"http://{host}:{self.port}"
 
     @property
     def auth_enabled(self) -> bool:

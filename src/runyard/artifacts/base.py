@@ -10,10 +10,11 @@ the client should see are raised as :class:`runyard.domain.errors.MlflowError`
 from __future__ import annotations
 
 import abc
+import asyncio
 import mimetypes
 import os
 import posixpath
-from collections.abc import AsyncIterable, AsyncIterator, Sequence
+from collections.abc import AsyncIterable, AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Final
@@ -126,6 +127,25 @@ class ArtifactBackend(abc.ABC):
     @abc.abstractmethod
     async def read(self, path: str) -> ArtifactReader:
         """Open the artifact at ``path`` for streaming."""
+
+    def stream_sync(self, path: str, chunk_size: int = DEFAULT_CHUNK_SIZE) -> Iterator[bytes]:
+        """The file at ``path`` as chunks, for a caller on a plain thread (the mirror's replicator):
+        the backend's own streaming reader, driven by an event loop of the calling thread."""
+        loop = asyncio.new_event_loop()
+        try:
+            reader = loop.run_until_complete(self.read(path))
+            try:
+                chunks = reader.chunks(chunk_size).__aiter__()
+                while True:
+                    try:
+                        chunk = loop.run_until_complete(chunks.__anext__())
+                    except StopAsyncIteration:
+                        break
+                    yield chunk
+            finally:
+                loop.run_until_complete(reader.aclose())
+        finally:
+            loop.close()
 
     @abc.abstractmethod
     def list(self, path: str) -> list[FileInfo]:

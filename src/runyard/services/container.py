@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from runyard.config import Settings
+from runyard.domain.mirror import TargetCredentials
 from runyard.services.artifact_access import ArtifactAccessService
 from runyard.services.artifact_owners import ArtifactOwners
 from runyard.services.artifacts import ArtifactService, prepare_layout
@@ -14,6 +16,12 @@ from runyard.services.experiments import ExperimentService
 from runyard.services.identity.service import Identity
 from runyard.services.logged_models import LoggedModelService
 from runyard.services.metric_history import MetricHistoryService
+from runyard.services.mirror.journal import ArtifactJournal, MirrorJournal
+from runyard.services.mirror.links import LinkService
+from runyard.services.mirror.secrets import SecretBox
+
+if TYPE_CHECKING:
+    from runyard.mirror.replicator import Replicator
 from runyard.services.model_versions import ModelVersionService
 from runyard.services.registered_models import RegisteredModelService
 from runyard.services.run_search import RunSearchService
@@ -24,6 +32,12 @@ from runyard.store.keys import KeyRegistry
 from runyard.store.point_writer import PointWriter
 
 TRACKING_AUTH_VARIABLE = "MLFLOW_SERVER_INFO_TRACKING_AUTH"
+
+
+def _probe(url: str, workspace: str | None, credentials: TargetCredentials) -> None:
+    from runyard.mirror.probe import probe_target
+
+    probe_target(url, workspace, credentials)
 
 
 @dataclass
@@ -43,6 +57,9 @@ class Services:
     model_versions: ModelVersionService
     artifact_access: ArtifactAccessService
     point_writer: PointWriter
+    artifact_journal: ArtifactJournal
+    mirror_links: LinkService
+    replicator: Replicator | None = None
     identity: Identity
 
     @property
@@ -56,14 +73,15 @@ class Services:
         db = Database(settings.database_url, background_checkpoints=True, sqlite_memory=memory)
         keys = KeyRegistry(db)
         identity = Identity(db, settings)
-        experiments = ExperimentService(db, identity.permissions.names)
+        journal = MirrorJournal()
+        experiments = ExperimentService(db, identity.permissions.names, journal)
         prepare_layout(settings.artifact_root, db)
         artifacts = ArtifactService(settings.artifact_root, settings.allowed_artifact_roots)
-        logged_models = LoggedModelService(db, keys, experiments, artifacts)
+        logged_models = LoggedModelService(db, keys, experiments, artifacts, journal)
         # Metrics-only writes are grouped by one thread (see `point_writer`): on SQLite, which has one
         # writer, and on PostgreSQL, where each transaction's commit waits for a WAL flush.
-        point_writer = PointWriter(db)
-        runs = RunService(db, keys, experiments, logged_models, point_writer)
+        point_writer = PointWriter(db, recorder=journal.points_written)
+        runs = RunService(db, keys, experiments, logged_models, point_writer, journal)
         model_versions = ModelVersionService(db, keys)
         return cls(
             settings=settings,
@@ -82,9 +100,27 @@ class Services:
             model_versions=model_versions,
             artifact_access=ArtifactAccessService(artifacts, runs, logged_models, model_versions),
             point_writer=point_writer,
+            artifact_journal=ArtifactJournal(db, journal),
+            mirror_links=LinkService(db, SecretBox(settings.secret_key, settings.data_dir), probe=_probe),
             identity=identity,
         )
 
+    def start_replicator(self) -> None:
+        """Compete for the replicator's lease from this process (servers with `--mirror`)."""
+        from runyard.mirror.replicator import Replicator
+
+        if self.replicator is None:
+            self.replicator = Replicator(
+                self.db,
+                self.artifacts,
+                self.experiments,
+                self.mirror_links.secrets,
+                source_url=self.settings.source_url,
+            ).start()
+
     def close(self) -> None:
+        if self.replicator is not None:
+            self.replicator.stop()
+            self.replicator = None
         self.point_writer.stop()
         self.db.dispose()

@@ -24,6 +24,7 @@ from runyard.domain.workspaces import DEFAULT_PATH_ROOTS, canonical_experiment_n
 from runyard.services.artifact_roots import check_artifact_location
 from runyard.services.context import RequestContext, now_ms, require_workspace
 from runyard.services.identity.access import ExperimentNames
+from runyard.services.mirror.journal import MirrorJournal
 from runyard.store import dataset_summaries as dataset_store
 from runyard.store import experiments as exp_store
 from runyard.store import runs as run_store
@@ -33,9 +34,12 @@ from runyard.store.dataset_summaries import DatasetSummary
 
 
 class ExperimentService:
-    def __init__(self, db: Database, names: ExperimentNames | None = None) -> None:
+    def __init__(
+        self, db: Database, names: ExperimentNames | None = None, journal: MirrorJournal | None = None
+    ) -> None:
         self._db = db
         self._names = names
+        self._journal = journal or MirrorJournal()
 
     # --- reads --------------------------------------------------------------------------------
 
@@ -119,6 +123,7 @@ class ExperimentService:
                     raise already_exists(f"Experiment(name={name}) already exists.")
                 experiment_id = exp_store.insert_experiment(conn, ctx.workspace.id, name, artifact_location, now)
                 exp_store.set_tags(conn, experiment_id, tags)
+                self._journal.experiment_changed(conn, ctx.workspace.id, experiment_id)
                 ctx.grant_creator(conn, EXPERIMENT, str(experiment_id))
         except exc.IntegrityError:
             raise already_exists(f"Experiment(name={name}) already exists.") from None
@@ -134,6 +139,7 @@ class ExperimentService:
                 if experiment.name != new_name and exp_store.name_taken(conn, ctx.workspace.id, new_name):
                     raise _name_taken_on_rename(new_name)
                 exp_store.rename(conn, experiment.experiment_id, new_name, now_ms())
+                self._journal.experiment_changed(conn, ctx.workspace.id, experiment.experiment_id)
             if self._names is not None:
                 self._names.forget(int(experiment.experiment_id))
         except exc.IntegrityError:
@@ -148,6 +154,7 @@ class ExperimentService:
                 raise not_found(f"No Experiment with id={experiment_id} exists")
             exp_store.set_lifecycle(conn, experiment.experiment_id, DELETED, now)
             run_store.set_lifecycle_for_experiment(conn, experiment.experiment_id, DELETED, now)
+            self._journal.experiment_changed(conn, ctx.workspace.id, experiment.experiment_id)
 
     def restore(self, ctx: RequestContext, experiment_id: str) -> None:
         now = now_ms()
@@ -157,18 +164,21 @@ class ExperimentService:
                 raise not_found(f"No deleted Experiment with id={experiment_id} exists")
             exp_store.set_lifecycle(conn, experiment.experiment_id, ACTIVE, now)
             run_store.set_lifecycle_for_experiment(conn, experiment.experiment_id, ACTIVE, now)
+            self._journal.experiment_changed(conn, ctx.workspace.id, experiment.experiment_id)
 
     def set_tag(self, ctx: RequestContext, experiment_id: str, key: str, value: str) -> None:
         _validate_experiment_tag(key, value)
         with self._db.write() as conn:
             experiment = self._require_active(conn, ctx, experiment_id)
             exp_store.set_tags(conn, experiment.experiment_id, [(key, value)])
+            self._journal.experiment_changed(conn, ctx.workspace.id, experiment.experiment_id)
 
     def delete_tag(self, ctx: RequestContext, experiment_id: str, key: str) -> None:
         with self._db.write() as conn:
             experiment = self._require_active(conn, ctx, experiment_id)
             if not exp_store.delete_tag(conn, experiment.experiment_id, key):
                 raise not_found(f"No tag with name: {key} in experiment with id {experiment_id}")
+            self._journal.experiment_tag_deleted(conn, ctx.workspace.id, experiment.experiment_id, key)
 
     def _require_active(self, conn: Connection, ctx: RequestContext, experiment_id: str) -> Experiment:
         experiment = self.require(conn, ctx, experiment_id)

@@ -30,6 +30,7 @@ from runyard.domain.validation import (
 from runyard.services.artifacts import ArtifactService
 from runyard.services.context import RequestContext, now_ms, require_workspace
 from runyard.services.experiments import ExperimentService
+from runyard.services.mirror.journal import MirrorJournal
 from runyard.services.model_cards import read_model_card
 from runyard.store import logged_models as lm_store
 from runyard.store import runs as run_store
@@ -103,9 +104,15 @@ def model_not_found(model_id: str) -> MlflowError:
 
 class LoggedModelService:
     def __init__(
-        self, db: Database, keys: KeyRegistry, experiments: ExperimentService, artifacts: ArtifactService
+        self,
+        db: Database,
+        keys: KeyRegistry,
+        experiments: ExperimentService,
+        artifacts: ArtifactService,
+        journal: MirrorJournal | None = None,
     ) -> None:
         self._db = db
+        self._journal = journal or MirrorJournal()
         self._keys = keys
         self._experiments = experiments
         self._artifacts = artifacts
@@ -198,6 +205,7 @@ class LoggedModelService:
             pk = lm_store.insert_model(conn, info)
             lm_store.insert_params(conn, pk, [(key_ids[k], v) for k, v in params])
             lm_store.set_tags(conn, pk, _dedupe([(key_ids[k], v) for k, v in tags]))
+            self._journal.model_changed(conn, ctx.workspace.id, model_id)
             return lm_store.load_models(conn, [LoggedModelRow(pk, ctx.workspace.id, info)])[0]
 
     def finalize(self, ctx: RequestContext, model_id: str, status: str | int | None) -> LoggedModel:
@@ -215,6 +223,7 @@ class LoggedModelService:
             lm_store.update_model(conn, row.pk, status=stored, last_updated_time=now_ms())
             if card_tags:
                 lm_store.set_tags(conn, row.pk, [(key_ids[k], v) for k, v in card_tags])
+            self._journal.model_changed(conn, ctx.workspace.id, model_id)
             updated = lm_store.get(conn, model_id)
             assert updated is not None
             return lm_store.load_models(conn, [updated])[0]
@@ -223,6 +232,7 @@ class LoggedModelService:
         with self._db.write() as conn:
             row = self.require(conn, ctx, model_id)
             lm_store.update_model(conn, row.pk, lifecycle_stage="deleted", last_updated_time=now_ms())
+            self._journal.model_changed(conn, ctx.workspace.id, model_id)
 
     def set_tags(self, ctx: RequestContext, model_id: str, tags: Sequence[tuple[str, str]]) -> None:
         _validate_keys(tags, "tags")
@@ -230,6 +240,7 @@ class LoggedModelService:
         with self._db.write() as conn:
             row = self.require(conn, ctx, model_id)
             lm_store.set_tags(conn, row.pk, _dedupe([(key_ids[k], v) for k, v in tags]))
+            self._journal.model_changed(conn, ctx.workspace.id, model_id)
 
     def delete_tag(self, ctx: RequestContext, model_id: str, key: str) -> None:
         key_id = self._keys.existing_id(key)
@@ -237,6 +248,7 @@ class LoggedModelService:
             row = self.require(conn, ctx, model_id)
             if key_id is None or not lm_store.delete_tag(conn, row.pk, key_id):
                 raise not_found(f"No tag with key {key!r} found for model with ID {model_id!r}.")
+            self._journal.model_tag_deleted(conn, ctx.workspace.id, model_id, key)
 
     def log_params(self, ctx: RequestContext, model_id: str, params: Sequence[tuple[str, str]]) -> None:
         _validate_keys(params, "params")
@@ -245,6 +257,7 @@ class LoggedModelService:
         with self._db.write() as conn:
             row = self.require(conn, ctx, model_id)
             stored = lm_store.insert_params(conn, row.pk, [(key_ids[k], v) for k, v in params])
+            self._journal.model_changed(conn, ctx.workspace.id, model_id)
             for key, value in params:
                 if stored.get(key_ids[key]) != value:
                     raise invalid(

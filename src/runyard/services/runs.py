@@ -39,6 +39,7 @@ from runyard.domain.validation import (
 from runyard.services.context import RequestContext, now_ms
 from runyard.services.experiments import ExperimentService
 from runyard.services.logged_models import LoggedModelService, ModelMetricIn
+from runyard.services.mirror.journal import MirrorJournal
 from runyard.store import runs as run_store
 from runyard.store.database import Database
 from runyard.store.keys import KeyRegistry
@@ -85,9 +86,12 @@ class RunService:
         experiments: ExperimentService,
         logged_models: LoggedModelService,
         points: PointWriter | None = None,
+        journal: MirrorJournal | None = None,
     ) -> None:
-        """`points`: the metric point writer, on SQLite (None: every write goes through `log_batch`)."""
+        """`points`: the metric point writer (None: every write goes through `log_batch`);
+        `journal`: records what linked workspaces write, for their mirrors."""
         self._db = db
+        self._journal = journal or MirrorJournal()
         self._points = points
         self._keys = keys
         self._experiments = experiments
@@ -171,6 +175,7 @@ class RunService:
             )
             pk = run_store.insert_run(conn, info)
             run_store.set_tags(conn, pk, _dedupe([(key_ids[k], v) for k, v in tags]))
+            self._journal.run_changed(conn, ctx.workspace.id, run_uuid)
             return run_store.load_runs(conn, [RunRow(pk, ctx.workspace.id, info)])[0]
 
     def update(
@@ -197,6 +202,7 @@ class RunService:
                 values["name"] = run_name
                 run_store.set_tags(conn, row.pk, [(name_key, run_name)])
             run_store.update_info(conn, row.pk, **values)
+            self._journal.run_changed(conn, row.workspace_id, row.info.run_uuid)
             updated = run_store.get(conn, run_id)
         assert updated is not None
         return updated.info
@@ -205,11 +211,13 @@ class RunService:
         with self._db.write() as conn:
             row = self.require(conn, ctx, run_id)
             run_store.set_lifecycle(conn, row.pk, DELETED, now_ms())
+            self._journal.run_changed(conn, row.workspace_id, row.info.run_uuid)
 
     def restore(self, ctx: RequestContext, run_id: str) -> None:
         with self._db.write() as conn:
             row = self.require(conn, ctx, run_id)
             run_store.set_lifecycle(conn, row.pk, ACTIVE, None)
+            self._journal.run_changed(conn, row.workspace_id, row.info.run_uuid)
 
     # --- data ---------------------------------------------------------------------------------
 
@@ -222,6 +230,7 @@ class RunService:
             row = self._require_active(conn, ctx, run_id)
             if key_id is None or not run_store.delete_tag(conn, row.pk, key_id):
                 raise not_found(f"No tag with name: {key} in run with id {run_id}")
+            self._journal.run_tag_deleted(conn, row.workspace_id, row.info.run_uuid, key)
 
     def log_batch(
         self,
@@ -265,10 +274,16 @@ class RunService:
                 names = [v for k, v in checked_tags if k == RUN_NAME_TAG]
                 if names:
                     run_store.update_info(conn, row.pk, name=names[-1])
+            if checked_params or checked_tags:
+                self._journal.run_changed(conn, row.workspace_id, row.info.run_uuid)
             if metrics and points is not None:
                 run_store.insert_points(conn, row.pk, points)
                 linked = [m for m in metrics if m[4]]
-                if linked:
+                if not linked:
+                    self._journal.points_written(conn, [(row.workspace_id, row.info.run_uuid, points)])
+                else:
+                    objects = _metric_objects(metrics)
+                    self._journal.model_points_written(conn, row.workspace_id, row.info.run_uuid, objects)
                     self._logged_models.record_metrics(
                         conn,
                         ctx,
@@ -310,6 +325,7 @@ class RunService:
             row = self._require_active(conn, ctx, run_id)
             previous = run_store.get_tag(conn, row.pk, key_id, lock=True)
             run_store.set_tags(conn, row.pk, [(key_id, append_entry(previous, entry))])
+            self._journal.run_changed(conn, row.workspace_id, row.info.run_uuid)
 
     def log_inputs(
         self,
@@ -333,12 +349,29 @@ class RunService:
                 run_store.link_dataset(conn, row.pk, dataset_id, d.tags, context)
             self._logged_models.require_ids(conn, ctx, [m.model_id for m in models], READ)
             run_store.link_models(conn, row.pk, "input", models)
+            self._journal.run_changed(conn, row.workspace_id, row.info.run_uuid)
 
     def log_outputs(self, ctx: RequestContext, run_id: str, models: Sequence[ModelIO]) -> None:
         with self._db.write() as conn:
             row = self._require_active(conn, ctx, run_id)
             self._logged_models.require_ids(conn, ctx, [m.model_id for m in models], READ)
             run_store.link_models(conn, row.pk, "output", models)
+            self._journal.run_changed(conn, row.workspace_id, row.info.run_uuid)
+
+
+def _metric_objects(metrics: Sequence[MetricIn]) -> list[dict[str, object]]:
+    """Metrics as MLflow metric objects (for the mirror's outbox: those linked to logged models)."""
+    out: list[dict[str, object]] = []
+    for key, value, timestamp, step, model_id, dataset_name, dataset_digest in metrics:
+        metric: dict[str, object] = {"key": key, "value": value, "timestamp": timestamp, "step": step}
+        if model_id:
+            metric["model_id"] = model_id
+        if dataset_name:
+            metric["dataset_name"] = dataset_name
+        if dataset_digest:
+            metric["dataset_digest"] = dataset_digest
+        out.append(metric)
+    return out
 
 
 def _validated_param(key: str, value: str, path: str) -> tuple[str, str]:

@@ -23,6 +23,8 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 
+from sqlalchemy import Connection
+
 from runyard.store import metric_inbox
 from runyard.store import runs as run_store
 from runyard.store.database import Database
@@ -42,6 +44,10 @@ IDLE_MOVE_SECONDS = 0.05
 RunCheck = Callable[[RunRow | None], None]
 """Raises (an MlflowError) if the points may not be written to this run (None: no such run)."""
 
+PointsRecorder = Callable[[Connection, list[tuple[int, str, PreparedPoints]]], None]
+"""Called in the group's transaction with (workspace id, run uuid, points) of every accepted request
+(the mirror's outbox journal)."""
+
 
 @dataclass
 class _Request:
@@ -55,8 +61,14 @@ class _Request:
 class PointWriter:
     """Writes queued metric points from one thread, one transaction per group."""
 
-    def __init__(self, db: Database, analyze_after_points: int = ANALYZE_AFTER_POINTS) -> None:
+    def __init__(
+        self,
+        db: Database,
+        analyze_after_points: int = ANALYZE_AFTER_POINTS,
+        recorder: PointsRecorder | None = None,
+    ) -> None:
         self._db = db
+        self._recorder = recorder
         self._written = 0
         self._analyze_at = analyze_after_points
         self._queue: queue.SimpleQueue[_Request | None] = queue.SimpleQueue()
@@ -139,6 +151,7 @@ class PointWriter:
             with self._db.write() as conn:
                 runs = {row.info.run_uuid: row for row in run_store.get_many(conn, list({r.run_uuid for r in group}))}
                 accepted: list[tuple[int, PreparedPoints]] = []
+                written: list[tuple[int, str, PreparedPoints]] = []
                 for request in group:
                     row = runs.get(request.run_uuid)
                     try:
@@ -148,7 +161,10 @@ class PointWriter:
                         continue
                     assert row is not None  # a check refuses a missing run
                     accepted.append((row.pk, request.points))
+                    written.append((row.workspace_id, row.info.run_uuid, request.points))
                 run_store.insert_points_of_runs(conn, accepted, to_inbox=self._use_inbox)
+                if self._recorder is not None:
+                    self._recorder(conn, written)
         except BaseException as e:
             log.exception("writing %d metric requests failed", len(group))
             for request in group:

@@ -22,6 +22,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -566,5 +567,96 @@ oauth_upstream_states = Table(
     Column("code_verifier", String(128), nullable=False),
     Column("return_to", Text, nullable=False),
     Column("creation_time", BigInteger, nullable=False),
+    Column("expires_at", BigInteger, nullable=False),
+)
+
+# --- Dual tracking (mirror links, the transactional outbox, replication state) ----------------------
+
+# A mirror target of a workspace. `secret`: the target credentials, encrypted (see
+# `services.mirror.secrets`); `cursor`: every outbox entry of the workspace up to this sequence
+# number has been delivered to this target (or parked).
+mirror_links = Table(
+    "mirror_links",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("workspace_id", Integer, ForeignKey("workspaces.id"), nullable=False),
+    Column("name", String(63), nullable=False),
+    Column("target_url", Text, nullable=False),
+    Column("target_workspace", String(63), nullable=True),
+    Column("auth_kind", String(24), nullable=False),
+    Column("secret", Text, nullable=True),
+    Column("experiments_filter", Text, nullable=True),
+    Column("paused", Boolean, nullable=False, server_default="0"),
+    Column("creation_time", BigInteger, nullable=False),
+    Column("created_by", String(256), nullable=True),
+    Column("cursor", BigInteger, nullable=False, server_default="0"),
+    # Back-fill of what the workspace held when the link was made: "pending", "running", "done".
+    Column("backfill", String(16), nullable=False, server_default="pending"),
+    Column("backfill_total", Integer, nullable=False, server_default="0"),
+    Column("backfill_done", Integer, nullable=False, server_default="0"),
+    Column("last_error", Text, nullable=True),
+    Column("last_error_time", BigInteger, nullable=True),
+    Column("failing_since", BigInteger, nullable=True),
+    Column("last_success_time", BigInteger, nullable=True),
+    Column("sent_items", BigInteger, nullable=False, server_default="0"),
+    Column("sent_runs", BigInteger, nullable=False, server_default="0"),
+    Column("sent_points", BigInteger, nullable=False, server_default="0"),
+    Column("sent_bytes", BigInteger, nullable=False, server_default="0"),
+    UniqueConstraint("workspace_id", "name"),
+    sqlite_autoincrement=True,
+)
+
+# What a linked workspace wrote, in the transaction that wrote it: which object changed (the
+# replicator sends its current state) and, for metric points, the points themselves (`payload`).
+mirror_outbox = Table(
+    "mirror_outbox",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("workspace_id", Integer, nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("entity", String(64), nullable=False),
+    Column("detail", Text, nullable=True),
+    Column("payload", LargeBinary, nullable=True),
+    Column("creation_time", BigInteger, nullable=False),
+    Index(None, "workspace_id", "seq"),
+    sqlite_autoincrement=True,
+)
+
+# Outbox entries a target refused (4xx) for one link: kept with the error until retried.
+mirror_parked = Table(
+    "mirror_parked",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("link_id", Integer, ForeignKey("mirror_links.id"), nullable=False),
+    Column("seq", BigInteger, nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("entity", String(64), nullable=False),
+    Column("detail", Text, nullable=True),
+    Column("payload", LargeBinary, nullable=True),
+    Column("creation_time", BigInteger, nullable=False),
+    Column("parked_time", BigInteger, nullable=False),
+    Column("error", Text, nullable=False),
+    Column("retry", Boolean, nullable=False, server_default="0"),
+    Index(None, "link_id", "id"),
+)
+
+# Source → target ids per link (experiments, runs, logged models) and a digest of what was sent.
+mirror_objects = Table(
+    "mirror_objects",
+    metadata,
+    Column("link_id", Integer, ForeignKey("mirror_links.id"), primary_key=True),
+    Column("kind", String(16), primary_key=True),
+    Column("source_id", String(64), primary_key=True),
+    Column("target_id", String(64), nullable=False),
+    Column("sent_state", Text, nullable=True),
+    sqlite_with_rowid=False,
+)
+
+# Leases elect one active replicator per source database (every process and host competes).
+mirror_leases = Table(
+    "mirror_leases",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("holder", String(128), nullable=False),
     Column("expires_at", BigInteger, nullable=False),
 )

@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, func, select
 
+from runyard.store import mirror as mirror_store
 from runyard.store import schema
 
 _E = schema.experiments
@@ -31,12 +32,14 @@ def summary(conn: Connection, workspace_id: int) -> dict[str, int]:
         "registered models": int(
             conn.execute(select(func.count()).select_from(rm).where(rm.c.workspace_id == workspace_id)).scalar_one()
         ),
+        "mirror links": len(mirror_store.links_of(conn, workspace_id)),
     }
     return {k: v for k, v in counts.items() if v}
 
 
 def delete_all(conn: Connection, workspace_id: int) -> None:
     """Delete every row the workspace owns, children first (artifact bytes are the caller's job)."""
+    mirror_store.delete_links_of(conn, workspace_id)
     experiment_ids = _experiment_ids(workspace_id)
     run_pks = select(schema.runs.c.id).where(schema.runs.c.experiment_id.in_(experiment_ids))
     for table in (

@@ -22,20 +22,31 @@ from runyard.artifacts.base import ArtifactBackend
 from runyard.artifacts.paths import clean_relative_path
 from runyard.domain.errors import NOT_IMPLEMENTED, RESOURCE_DOES_NOT_EXIST, MlflowError, invalid
 from runyard.services.artifacts import PRESIGNED_DOWNLOAD_UNSUPPORTED
+from runyard.services.context import RequestContext
 
 
 async def _backend(request: Request, path: str | None = None) -> ArtifactBackend:
     """The request's workspace's backend, once `path` (if given) is known not to be another workspace's."""
+    return (await _owned(request, path))[1]
 
-    def resolve() -> ArtifactBackend:
+
+async def _owned(request: Request, path: str | None) -> tuple[RequestContext, ArtifactBackend]:
+    """`_backend` with the request's context."""
+
+    def resolve() -> tuple[RequestContext, ArtifactBackend]:
         # Read afresh: no artifact request may reach the folder of a workspace deleted by another process.
         ctx = resolve_context(request, fresh=True)
         if path is not None:
             services(request).artifact_owners.check(ctx, path)
         backend: ArtifactBackend = services(request).artifacts.backend(ctx)
-        return backend
+        return ctx, backend
 
     return await call(resolve)
+
+
+async def _journal(request: Request, ctx: RequestContext, path: str, *, deleted: bool = False) -> None:
+    """Leave the write in the mirror outbox of a linked workspace (before it is acknowledged)."""
+    await call(services(request).artifact_journal.written, ctx.workspace.id, clean_relative_path(path), deleted=deleted)
 
 
 def _path_param(request: Request) -> str:
@@ -44,8 +55,9 @@ def _path_param(request: Request) -> str:
 
 async def upload(request: Request) -> Response:
     path = _path_param(request)
-    backend = await _backend(request, path)
+    ctx, backend = await _owned(request, path)
     await backend.write(path, request.stream())
+    await _journal(request, ctx, path)
     return ok()
 
 
@@ -67,8 +79,9 @@ async def list_artifacts(request: Request) -> Response:
 
 async def delete(request: Request) -> Response:
     path = _path_param(request)
-    backend = await _backend(request, path)
+    ctx, backend = await _owned(request, path)
     await call(backend.delete, path)
+    await _journal(request, ctx, path, deleted=True)
     return ok()
 
 
@@ -142,8 +155,9 @@ async def upload_part(request: Request) -> Response:
 async def complete_multipart(request: Request) -> Response:
     body = await parse_json_body(request, CompleteMultipart)
     target = _target(request, body.path)
-    backend = await _backend(request, target)
+    ctx, backend = await _owned(request, target)
     await backend.complete_multipart(body.upload_id, target, [(p.part_number, p.etag) for p in body.parts])
+    await _journal(request, ctx, target)
     return ok()
 
 

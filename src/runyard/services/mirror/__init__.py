@@ -1,0 +1,1 @@
+"""Dual tracking on the source side: the outbox journal, links and their secrets, the replicator."""
