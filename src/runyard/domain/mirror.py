@@ -74,7 +74,8 @@ class TargetCredentials:
 def validate_link_name(name: str) -> str:
     if not _LINK_NAME_RE.match(name):
         raise invalid(
-            f"Invalid link name '{name[:80]}': 1 to 63 letters, digits, '.', '_' or '-', starting with a letter or digit."
+            f"Invalid link name '{name[:80]}': 1 to 63 letters, digits, '.', '_' or '-', "
+            "starting with a letter or digit."
         )
     return name
 
@@ -119,5 +120,5 @@ def collision_name(mapped: str, source_workspace: str, source_experiment_id: str
 def backoff_seconds(attempt: int, *, base: float = 1.0, cap: float = 30.0, jitter: float = 0.0) -> float:
     """Exponential backoff: base·2^(attempt-1), capped at `cap`, with `jitter` (0..1, drawn by the
     caller) shaving up to half of the wait so that many replicators do not retry in step."""
-    wait = min(cap, base * (2 ** max(0, attempt - 1)))
+    wait = min(cap, base * 2.0 ** max(0, attempt - 1))
     return wait * (1 - 0.5 * max(0.0, min(1.0, jitter)))

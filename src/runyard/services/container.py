@@ -14,6 +14,7 @@ from runyard.services.experiments import ExperimentService
 from runyard.services.identity.service import Identity
 from runyard.services.logged_models import LoggedModelService
 from runyard.services.metric_history import MetricHistoryService
+from runyard.services.mirror_import import MirrorImportService
 from runyard.services.model_versions import ModelVersionService
 from runyard.services.registered_models import RegisteredModelService
 from runyard.services.run_search import RunSearchService
@@ -44,6 +45,7 @@ class Services:
     artifact_access: ArtifactAccessService
     point_writer: PointWriter
     identity: Identity
+    mirror_import: MirrorImportService
 
     @property
     def inline_short_calls(self) -> bool:
@@ -83,6 +85,7 @@ class Services:
             artifact_access=ArtifactAccessService(artifacts, runs, logged_models, model_versions),
             point_writer=point_writer,
             identity=identity,
+            mirror_import=MirrorImportService(db, keys, experiments),
         )
 
     def close(self) -> None:
