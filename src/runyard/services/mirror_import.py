@@ -67,6 +67,7 @@ from runyard.services.runs import validated_tag
 from runyard.store import logged_models as lm_store
 from runyard.store import runs as run_store
 from runyard.store.database import Database
+from runyard.store.dialect import lock_for_transaction
 from runyard.store.keys import KeyRegistry
 from runyard.store.logged_models import LoggedModel, LoggedModelInfo, LoggedModelRow
 from runyard.store.runs import RunRow
@@ -129,13 +130,13 @@ class MirrorImportService:
         source_url = _source_url(req.source_url)
         status = req.status or "RUNNING"
         if status not in RUN_STATUSES:
-            raise invalid(invalid_value_message("status", status, f"must be one of {', '.join(RUN_STATUSES)}"))
+            raise invalid(invalid_value_message("status", status[:100], f"must be one of {', '.join(RUN_STATUSES)}"))
         validate_length("run_name", req.run_name, limits.MAX_RUN_NAME_LENGTH)
         validate_length("user_id", req.user_id, limits.MAX_USER_ID_LENGTH)
         tags = [validated_tag(k, v, f"tags[{i}]") for i, (k, v) in enumerate(req.tags)]
         tags = [(k, v) for k, v in tags if k not in SOURCE_TAGS and k not in UNMIRRORED_RUN_TAGS]
-        # The run's name is the source's: its `mlflow.runName` tag follows it (no refusal when the
-        # source's two disagree, as `runs/create` refuses: a mirror copies what the source holds).
+        # The run's name is the source's and its `mlflow.runName` tag follows it. Unlike `runs/create`,
+        # a `run_name` and a tag that disagree are not refused: a mirror copies what the source holds.
         name = req.run_name or next((v for k, v in tags if k == RUN_NAME_TAG), None) or generate_run_name()
         tags = [(k, v) for k, v in tags if k != RUN_NAME_TAG]
         tags += [(RUN_NAME_TAG, name), (SOURCE_RUN_TAG, run_id), (SOURCE_URL_TAG, source_url)]
@@ -143,6 +144,7 @@ class MirrorImportService:
         source_keys = [(key_ids[SOURCE_RUN_TAG], run_id), (key_ids[SOURCE_URL_TAG], source_url)]
 
         def attempt(conn: Connection) -> ImportedRun:
+            lock_for_transaction(conn, f"mirror-import:run:{run_id}")
             experiment = self._active_experiment(conn, ctx, experiment_id)
             taken = run_store.get(conn, run_id)
             if taken is not None:
@@ -196,6 +198,7 @@ class MirrorImportService:
         source_keys = [(key_ids[SOURCE_MODEL_TAG], model_id), (key_ids[SOURCE_URL_TAG], source_url)]
 
         def attempt(conn: Connection) -> ImportedModel:
+            lock_for_transaction(conn, f"mirror-import:model:{model_id}")
             experiment = self._active_experiment(conn, ctx, experiment_id)
             taken = lm_store.get(conn, model_id)
             if taken is not None:
@@ -253,9 +256,11 @@ class MirrorImportService:
         return experiment
 
     def _once_more_on_conflict(self, attempt: Callable[[Connection], T]) -> T:
-        """Run `attempt` in a write transaction; if a concurrent import of the same id committed
-        first (a unique key violation, PostgreSQL only: SQLite writers take turns), once more: it
-        then finds that import's object."""
+        """Run `attempt` in a write transaction. Imports of one source id take turns (SQLite: one
+        writer at a time; PostgreSQL: `lock_for_transaction`), so a replay racing the first import
+        finds what it made. A key violation can then only come from another path (an object of the
+        same id created, or the experiment removed, meanwhile): once more, which sees it.
+        """
         try:
             with self._db.write() as conn:
                 return attempt(conn)
