@@ -20,6 +20,7 @@ from runyard.api.graphql import routes as graphql
 from runyard.api.identity import audit_events, personal_tokens
 from runyard.api.identity import routes as identity_api
 from runyard.api.leading_slashes import LeadingSlashesMiddleware
+from runyard.api.mirror import routes as mirror_routes
 from runyard.api.mlflow import (
     artifacts,
     experiments,
@@ -75,7 +76,7 @@ def api_routes() -> list[BaseRoute]:
         *mount(artifacts.ENDPOINTS, service="mlflow-artifacts"),
         *mount_at_root(graphql.ENDPOINTS),
         *mount_at_root(oauth_routes.ENDPOINTS),
-        *mount([*personal_tokens.ENDPOINTS, *audit_events.ENDPOINTS], service="runyard"),
+        *mount([*personal_tokens.ENDPOINTS, *audit_events.ENDPOINTS, *mirror_routes.ENDPOINTS], service="runyard"),
         # Only where the reference serves them: the web UI's `ajax-api` prefix.
         *mount([*ui_support.ASSISTANT_ENDPOINTS, *ui_support.GATEWAY_ENDPOINTS], prefixes=("ajax-api",)),
     ]

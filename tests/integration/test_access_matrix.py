@@ -370,6 +370,13 @@ SPECS.update(
         ("POST", "runyard/tokens"): _identity_body(name="matrix-{n}"),
         ("DELETE", "runyard/tokens/{token_id}"): lambda r, n: Call(path={"token_id": "nothing"}, self_checked=True),
         ("GET", "runyard/audit-events"): lambda r, n: Call(),
+        ("GET", "runyard/mirror/info"): lambda r, n: Call(),
+        ("POST", "runyard/mirror/runs/import"): lambda r, n: Call(
+            body={"experiment_id": r.exp, "run_id": f"{n:032x}", "source_url": "http://source.example"}
+        ),
+        ("POST", "runyard/mirror/logged-models/import"): lambda r, n: Call(
+            body={"experiment_id": r.exp, "model_id": f"m-{n:032x}", "source_url": "http://source.example"}
+        ),
     }
 )
 

@@ -45,6 +45,7 @@ _MESSAGE_MODULES = (
     "runyard.api.mlflow.logged_models",
     "runyard.api.mlflow.workspaces",
     "runyard.api.mlflow.artifacts",
+    "runyard.api.mirror.imports",
 )
 
 
@@ -222,6 +223,7 @@ class Seeds:
             "filter": "",
             "order_by": [],
             "source": f"runs:/{self.run_id}/model",
+            "source_url": "http://source.example",
             "stage": "Staging",
             "alias": "champion",
             "status": "FINISHED",

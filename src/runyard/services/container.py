@@ -19,9 +19,7 @@ from runyard.services.metric_history import MetricHistoryService
 from runyard.services.mirror.journal import ArtifactJournal, MirrorJournal
 from runyard.services.mirror.links import LinkService
 from runyard.services.mirror.secrets import SecretBox
-
-if TYPE_CHECKING:
-    from runyard.mirror.replicator import Replicator
+from runyard.services.mirror_import import MirrorImportService
 from runyard.services.model_versions import ModelVersionService
 from runyard.services.registered_models import RegisteredModelService
 from runyard.services.run_search import RunSearchService
@@ -30,6 +28,9 @@ from runyard.services.workspaces import WorkspaceService
 from runyard.store.database import Database, SqliteMemory
 from runyard.store.keys import KeyRegistry
 from runyard.store.point_writer import PointWriter
+
+if TYPE_CHECKING:
+    from runyard.mirror.replicator import Replicator
 
 TRACKING_AUTH_VARIABLE = "MLFLOW_SERVER_INFO_TRACKING_AUTH"
 
@@ -59,8 +60,9 @@ class Services:
     point_writer: PointWriter
     artifact_journal: ArtifactJournal
     mirror_links: LinkService
-    replicator: Replicator | None = None
     identity: Identity
+    mirror_import: MirrorImportService
+    replicator: Replicator | None = None
 
     @property
     def inline_short_calls(self) -> bool:
@@ -103,6 +105,7 @@ class Services:
             artifact_journal=ArtifactJournal(db, journal),
             mirror_links=LinkService(db, SecretBox(settings.secret_key, settings.data_dir), probe=_probe),
             identity=identity,
+            mirror_import=MirrorImportService(db, keys, experiments),
         )
 
     def start_replicator(self) -> None:

@@ -168,11 +168,11 @@ class LoggedModelService:
         if experiment_id is None or experiment_id == "":
             raise invalid(missing_value_message("experiment_id"))
         if name:
-            _validate_name(name)
+            validate_model_name(name)
         validate_length("model_type", model_type, MAX_MODEL_TYPE_LENGTH)
         validate_length("source_run_id", source_run_id, MAX_SOURCE_RUN_ID_LENGTH)
-        _validate_keys(params, "params")
-        _validate_keys(tags, "tags")
+        validate_keys(params, "params")
+        validate_keys(tags, "tags")
         validate_unique_param_keys([k for k, _ in params])
         key_ids = self._keys.ids_for([k for k, _ in params] + [k for k, _ in tags])
         model_id = f"m-{uuid.uuid4().hex}"
@@ -192,7 +192,7 @@ class LoggedModelService:
             info = LoggedModelInfo(
                 model_id=model_id,
                 experiment_id=experiment.experiment_id,
-                name=name or _generate_name(),
+                name=name or generate_model_name(),
                 artifact_uri=f"{experiment.artifact_location.rstrip('/')}/models/{model_id}/artifacts",
                 status="PENDING",
                 status_message=None,
@@ -235,7 +235,7 @@ class LoggedModelService:
             self._journal.model_changed(conn, ctx.workspace.id, model_id)
 
     def set_tags(self, ctx: RequestContext, model_id: str, tags: Sequence[tuple[str, str]]) -> None:
-        _validate_keys(tags, "tags")
+        validate_keys(tags, "tags")
         key_ids = self._keys.ids_for(k for k, _ in tags)
         with self._db.write() as conn:
             row = self.require(conn, ctx, model_id)
@@ -251,7 +251,7 @@ class LoggedModelService:
             self._journal.model_tag_deleted(conn, ctx.workspace.id, model_id, key)
 
     def log_params(self, ctx: RequestContext, model_id: str, params: Sequence[tuple[str, str]]) -> None:
-        _validate_keys(params, "params")
+        validate_keys(params, "params")
         validate_unique_param_keys([k for k, _ in params])
         key_ids = self._keys.ids_for(k for k, _ in params)
         with self._db.write() as conn:
@@ -392,7 +392,7 @@ def parse_status(status: str | int | None) -> str:
     return stored
 
 
-def _generate_name() -> str:
+def generate_model_name() -> str:
     """A random adjective-animal-number name of at most 20 characters, as the reference server makes."""
     name = generate_run_name()
     for _ in range(9):
@@ -402,7 +402,7 @@ def _generate_name() -> str:
     return name[:_GENERATED_NAME_MAX_LENGTH]
 
 
-def _validate_name(name: str) -> None:
+def validate_model_name(name: str) -> None:
     if any(c in name for c in _NAME_BAD_CHARS):
         raise invalid(
             f"Invalid model name ({name!r}) provided. Model name must be a non-empty string "
@@ -411,7 +411,7 @@ def _validate_name(name: str) -> None:
     validate_length("name", name, MAX_NAME_LENGTH)
 
 
-def _validate_keys(pairs: Sequence[tuple[str, str]], field: str) -> None:
+def validate_keys(pairs: Sequence[tuple[str, str]], field: str) -> None:
     for i, (key, _value) in enumerate(pairs):
         if not key:
             raise invalid(missing_value_message(f"{field}[{i}].key"))

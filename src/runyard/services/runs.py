@@ -142,7 +142,7 @@ class RunService:
     ) -> Run:
         if experiment_id is None or experiment_id == "":
             raise invalid(missing_value_message("experiment_id"))
-        tags = [_validated_tag(k, v, f"tags[{i}]") for i, (k, v) in enumerate(tags)]
+        tags = [validated_tag(k, v, f"tags[{i}]") for i, (k, v) in enumerate(tags)]
         tag_name = next((v for k, v in tags if k == RUN_NAME_TAG), None)
         if run_name and tag_name and run_name != tag_name:
             raise invalid(
@@ -249,7 +249,7 @@ class RunService:
             _validated_param(k, v, "key" if single else f"params[{i}].key") for i, (k, v) in enumerate(params)
         ]
         validate_unique_param_keys([k for k, _ in checked_params])
-        checked_tags = [_validated_tag(k, v, "" if single else f"tags[{i}]") for i, (k, v) in enumerate(tags)]
+        checked_tags = [validated_tag(k, v, "" if single else f"tags[{i}]") for i, (k, v) in enumerate(tags)]
 
         names = [m[0] for m in metrics] + [k for k, _ in checked_params] + [k for k, _ in checked_tags]
         key_ids = self._keys.cached_ids(names)
@@ -379,7 +379,7 @@ def _validated_param(key: str, value: str, path: str) -> tuple[str, str]:
     return key, truncate(value, limits.MAX_PARAM_VALUE_LENGTH)
 
 
-def _validated_tag(key: str, value: str, path: str) -> tuple[str, str]:
+def validated_tag(key: str, value: str, path: str) -> tuple[str, str]:
     validate_key(key, f"{path}.key" if path else "key", "Tag key")
     return key, truncate(value, limits.MAX_TAG_VALUE_LENGTH)
 

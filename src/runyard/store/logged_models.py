@@ -225,6 +225,25 @@ def delete_tag(conn: Connection, pk: int, key_id: int) -> int:
     return conn.execute(delete(_T).where(_T.c.model_pk == pk, _T.c.key_id == key_id)).rowcount
 
 
+def get_tag(conn: Connection, pk: int, key_id: int) -> str | None:
+    """One tag's value (None if the model has no such tag)."""
+    value = conn.execute(select(_T.c.value).where(_T.c.model_pk == pk, _T.c.key_id == key_id)).scalar()
+    return None if value is None else str(value)
+
+
+def find_by_tags(conn: Connection, workspace_id: int, tags: Sequence[tuple[int, str]]) -> LoggedModelRow | None:
+    """The oldest model of the workspace carrying every one of these (key_id, value) tags, or None.
+
+    Not indexed by tag value: for rare look-ups only (see `store.runs.find_by_tags`)."""
+    query = base_query().where(_E.c.workspace_id == workspace_id)
+    for key_id, value in tags:
+        query = query.where(
+            select(_T.c.model_pk).where(_T.c.model_pk == _M.c.id, _T.c.key_id == key_id, _T.c.value == value).exists()
+        )
+    row = conn.execute(query.order_by(_M.c.id).limit(1)).first()
+    return row_to_model_row(row) if row else None
+
+
 def insert_params(conn: Connection, pk: int, params: Sequence[tuple[int, str]]) -> dict[int, str]:
     """Insert params that are new; return the stored value of every given key (old or new)."""
     if not params:

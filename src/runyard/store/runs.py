@@ -161,6 +161,22 @@ def delete_tag(conn: Connection, pk: int, key_id: int) -> int:
     return conn.execute(delete(t).where(t.c.run_id == pk, t.c.key_id == key_id)).rowcount
 
 
+def find_by_tags(conn: Connection, workspace_id: int, tags: Sequence[tuple[int, str]]) -> RunRow | None:
+    """The oldest run of the workspace carrying every one of these (key_id, value) tags, or None.
+
+    Not indexed by tag value (a scan of the workspace's runs with a primary-key probe per tag): for
+    rare look-ups only, such as a mirrored run whose source id was taken (`services.mirror_import`)."""
+    t = schema.run_tags
+    query = select(*RUN_COLUMNS).select_from(_R.join(_E, _E.c.experiment_id == _R.c.experiment_id))
+    query = query.where(_E.c.workspace_id == workspace_id)
+    for key_id, value in tags:
+        query = query.where(
+            select(t.c.run_id).where(t.c.run_id == _R.c.id, t.c.key_id == key_id, t.c.value == value).exists()
+        )
+    row = conn.execute(query.order_by(_R.c.id).limit(1)).first()
+    return row_to_run_row(row) if row else None
+
+
 # --- params -----------------------------------------------------------------------------------
 
 
