@@ -208,7 +208,9 @@ _link_command("retry", "Send the parked items of mirror link NAME again.")
     help="The URL of the Runyard server users reach (mirrored runs point back to it).",
 )
 @_fail_cleanly
-def mirror(data_dir: Path, backend_store_uri: str | None, artifacts_destination: str | None, public_url: str | None) -> None:
+def mirror(
+    data_dir: Path, backend_store_uri: str | None, artifacts_destination: str | None, public_url: str | None
+) -> None:
     """Run the dual-tracking replicator in the foreground (for servers started with --no-mirror).
 
     Any number may run: one is elected through the database, the others stand by.

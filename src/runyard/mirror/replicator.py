@@ -19,12 +19,12 @@ import uuid
 from collections.abc import Callable
 from functools import partial
 
-from runyard.mirror.target import Target, TargetError
 from sqlalchemy import exc
 
 from runyard.domain.entities import Workspace
 from runyard.domain.workspaces import NAMING_FLAT, NAMING_PATH
 from runyard.mirror.sync import LinkSync
+from runyard.mirror.target import Target, TargetError
 from runyard.mirror.worker import LinkWorker
 from runyard.services.artifacts import ArtifactService
 from runyard.services.context import RequestContext, now_ms

@@ -22,8 +22,6 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from runyard.mirror.target import Target, TargetError
-
 from runyard.domain.entities import ACTIVE, DELETED, Experiment, Run, Workspace
 from runyard.domain.mirror import (
     SOURCE_EXPERIMENT_TAG,
@@ -35,6 +33,7 @@ from runyard.domain.mirror import (
     mapped_experiment_name,
 )
 from runyard.domain.workspaces import NAMING_FLAT
+from runyard.mirror.target import Target, TargetError
 from runyard.services.artifacts import ArtifactService, artifact_path_of
 from runyard.services.mirror.journal import Point, unpack_points
 from runyard.store import experiments as exp_store
@@ -476,13 +475,17 @@ class LinkSync:
             )
         else:
             existing = self._target.find_logged_models_by_tag(target_experiment, SOURCE_MODEL_TAG, info.model_id)
-            created = existing[0] if existing else self._target.create_logged_model(
-                target_experiment,
-                name=info.name,
-                source_run_id=source_run.target_id if source_run else None,
-                model_type=info.model_type or None,
-                params=model.params,
-                tags=tags,
+            created = (
+                existing[0]
+                if existing
+                else self._target.create_logged_model(
+                    target_experiment,
+                    name=info.name,
+                    source_run_id=source_run.target_id if source_run else None,
+                    model_type=info.model_type or None,
+                    params=model.params,
+                    tags=tags,
+                )
             )
         model_info = created.get("info", created)
         state = _State(str(model_info["model_id"]), str(model_info.get("artifact_uri") or ""))

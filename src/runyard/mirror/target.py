@@ -43,7 +43,8 @@ from runyard.mirror.target_paths import (
 __all__ = ["MIRROR_INFO_PATH", "Target", "TargetError"]
 
 API: Final = "/api/2.0/mlflow"
-MIRROR_INFO_PATH: Final = "/api/2.0/runyard/mirror/info"
+RUNYARD_MIRROR_API: Final = "/api/2.0/runyard/mirror"
+MIRROR_INFO_PATH: Final = f"{RUNYARD_MIRROR_API}/info"
 WORKSPACE_HEADER: Final = "X-MLFLOW-WORKSPACE"
 CHUNK_SIZE: Final = 1024 * 1024
 # MLflow's log-batch limits (per request): the helper splits larger batches.
@@ -541,3 +542,70 @@ class Target:
             raise error_from_exception("GET", path, exc, self._auth.redact) from None
         finally:
             response.close()
+
+    # -- Runyard targets: imports that keep the source's ids -----------------------------------
+
+    def import_run(
+        self,
+        experiment_id: str,
+        *,
+        run_id: str,
+        run_name: str | None,
+        user_id: str | None,
+        start_time: int | None,
+        status: str,
+        end_time: int | None,
+        source_url: str,
+        tags: Sequence[tuple[str, str]],
+    ) -> dict[str, Any]:
+        """A run under its source id (`POST /api/2.0/runyard/mirror/runs/import`, idempotent); the run."""
+        answer = self.call(
+            "POST",
+            f"{RUNYARD_MIRROR_API}/runs/import",
+            {
+                "experiment_id": experiment_id,
+                "run_id": run_id,
+                "run_name": run_name,
+                "user_id": user_id,
+                "start_time": start_time,
+                "status": status,
+                "end_time": end_time,
+                "source_url": source_url,
+                "tags": _pairs(tags),
+            },
+        )
+        run: dict[str, Any] = answer["run"]
+        return run
+
+    def import_logged_model(
+        self,
+        experiment_id: str,
+        *,
+        model_id: str,
+        name: str,
+        source_run_id: str | None,
+        model_type: str | None,
+        source_url: str,
+        params: Sequence[tuple[str, str]],
+        tags: Sequence[tuple[str, str]],
+    ) -> dict[str, Any]:
+        """A logged model under its source id (`…/mirror/logged-models/import`, idempotent); the model."""
+        answer = self.call(
+            "POST",
+            f"{RUNYARD_MIRROR_API}/logged-models/import",
+            {
+                "experiment_id": experiment_id,
+                "model_id": model_id,
+                "name": name,
+                "source_run_id": source_run_id,
+                "model_type": model_type,
+                "source_url": source_url,
+                "params": _pairs(params),
+                "tags": _pairs(tags),
+            },
+        )
+        model: dict[str, Any] = answer["model"]
+        return model
+
+    def delete_artifact(self, artifact_uri: str, rel_path: str) -> None:
+        self._send("DELETE", artifact_url_path(artifact_uri, rel_path)).close()

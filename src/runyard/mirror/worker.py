@@ -23,12 +23,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
 
-from runyard.mirror.target import Target, TargetError
-
 from runyard.domain.entities import Workspace
 from runyard.domain.errors import MlflowError
 from runyard.domain.mirror import backoff_seconds
 from runyard.mirror.sync import MODEL, RUN, LinkSync, Sent
+from runyard.mirror.target import Target, TargetError
 from runyard.services.context import now_ms
 from runyard.services.mirror import journal as kinds
 from runyard.store import mirror as mirror_store

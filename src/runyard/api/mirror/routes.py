@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from runyard.api.mirror import imports, info
+from runyard.api.mirror import imports, info, links
 from runyard.api.routing import Endpoint
 
-ENDPOINTS: list[Endpoint] = [*info.ENDPOINTS, *imports.ENDPOINTS]
+ENDPOINTS: list[Endpoint] = [*info.ENDPOINTS, *imports.ENDPOINTS, *links.ENDPOINTS]
