@@ -128,7 +128,10 @@ def _rewinder(file: IO[bytes]) -> Callable[[], Content] | None:
 
 
 class Target:
-    """One mirror target (see the module docstring). Thread-safe; `close()` when done."""
+    """One mirror target (see the module docstring). Thread-safe; `close()` when done.
+
+    An invalid URL or incomplete credentials raise the domain's `MlflowError` (INVALID_PARAMETER_VALUE)
+    here, before any request; every failure after that is a `TargetError`."""
 
     def __init__(
         self,
