@@ -15,8 +15,9 @@ from types import FrameType
 
 import click
 
-from runyard.cli import ENV_PREFIX, _fail_cleanly, _store_options, workspace
+from runyard.cli import _fail_cleanly, _store_options, workspace
 from runyard.cli_identity.common import JSON_OPTION, emit, format_time, opened
+from runyard.config import ENV_PREFIX
 
 
 def _from_env(option: str, name: str | None) -> str:

@@ -356,8 +356,8 @@ class LinkSync:
             models = [{"model_id": self._model_target(m.model_id)} for m in inputs]
             self._target.log_inputs(state.target_id, datasets, [m for m in models if m["model_id"]])
         if outputs:
-            models = [{"model_id": self._model_target(m.model_id), "step": m.step} for m in outputs]
-            self._target.log_outputs(state.target_id, [m for m in models if m["model_id"]])
+            mapped = [(self._model_target(m.model_id), m.step) for m in outputs]
+            self._target.log_outputs(state.target_id, [{"model_id": i, "step": s} for i, s in mapped if i])
         state.digests["inputs"] = digest
 
     def delete_run_tag(self, run_uuid: str, key: str) -> None:

@@ -33,6 +33,11 @@ def get_by_name(conn: Connection, name: str) -> Workspace | None:
     return _to_entity(row) if row else None
 
 
+def get(conn: Connection, workspace_id: int) -> Workspace | None:
+    row = conn.execute(select(_W).where(_W.c.id == workspace_id)).first()
+    return _to_entity(row) if row is not None else None
+
+
 def list_all(conn: Connection) -> list[Workspace]:
     return [_to_entity(r) for r in conn.execute(select(_W).order_by(_W.c.name))]
 
