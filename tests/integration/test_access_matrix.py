@@ -374,6 +374,24 @@ SPECS.update(
         ("POST", "runyard/mirror/runs/import"): lambda r, n: Call(
             body={"experiment_id": r.exp, "run_id": f"{n:032x}", "source_url": "http://source.example"}
         ),
+        # Mirror links: MANAGE on the workspace (links to other servers: administrators, which the
+        # handler decides from the body; tests/integration/test_mirror_api.py holds it to that).
+        ("GET", "runyard/workspaces/{workspace}/links"): lambda r, n: Call(path={"workspace": TEAM}),
+        ("POST", "runyard/workspaces/{workspace}/links"): lambda r, n: Call(
+            path={"workspace": TEAM}, body={"target_url": "http://127.0.0.1:9"}, self_checked=True
+        ),
+        **{
+            (method, f"runyard/workspaces/{{workspace}}/links/{{name}}{suffix}"): (
+                lambda r, n: Call(path={"workspace": TEAM, "name": "nothing"})
+            )
+            for method, suffix in (
+                ("GET", ""),
+                ("DELETE", ""),
+                ("POST", "/pause"),
+                ("POST", "/resume"),
+                ("POST", "/retry"),
+            )
+        },
         ("POST", "runyard/mirror/logged-models/import"): lambda r, n: Call(
             body={"experiment_id": r.exp, "model_id": f"m-{n:032x}", "source_url": "http://source.example"}
         ),

@@ -61,6 +61,8 @@ def test_every_field_round_trips_with_a_non_default_value(tmp_path: Path) -> Non
         oidc_client_secret_env="RUNYARD_TEST_OIDC_SECRET",
         oidc_admin_claim="groups=admins",
         oidc_role_claim="roles",
+        mirror=False,
+        public_url="https://runyard.example.com",
     )
     defaults = Settings(data_dir=tmp_path)
     # A field added later without a non-default value here makes this test fail: extend it.

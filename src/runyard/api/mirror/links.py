@@ -23,8 +23,8 @@ from runyard.api.authentication import PRINCIPAL_SCOPE_KEY
 from runyard.api.http import call, ok, parse_json_body
 from runyard.api.identity.common import directory
 from runyard.api.mlflow.messages import Message
-from runyard.api.routing import Endpoint, services
-from runyard.domain.errors import permission_denied
+from runyard.api.routing import Endpoint, request_access, services
+from runyard.domain.errors import not_found, permission_denied
 from runyard.domain.identity import Principal
 from runyard.domain.mirror import AuthKind, TargetCredentials
 from runyard.services.mirror.links import LinkRequest, LinkService
@@ -69,6 +69,10 @@ async def _authorize(request: Request, workspace: str, *, target_url: str | None
     if principal.is_admin:
         return principal.name
     if not await call(directory(request).is_workspace_admin, principal, workspace):
+        access = request_access(request)
+        found = await call(services(request).workspaces.resolve, workspace)
+        if access is None or not access.is_member(found):
+            raise not_found(f"Workspace '{workspace}' not found")
         raise permission_denied(f"Permission denied: managing mirror links of '{workspace}' needs MANAGE on it.")
     if target_url is not None and not _same_server(request, target_url):
         raise permission_denied("Permission denied: only administrators may link a workspace to another server.")
