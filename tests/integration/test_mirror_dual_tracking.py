@@ -24,6 +24,7 @@ import httpx
 import mlflow
 import numpy as np
 import pytest
+from mlflow.data.pandas_dataset import from_pandas
 from mlflow.tracking import MlflowClient
 
 from runyard.domain.mirror import SOURCE_RUN_TAG, SOURCE_URL_TAG
@@ -140,6 +141,7 @@ def test_training_script_appears_in_both_targets(world: World, tmp_path: Path, m
             want = [(m.step, m.timestamp, m.value) for m in source.get_metric_history(run_id, key)]
             got = [(m.step, m.timestamp, m.value) for m in client.get_metric_history(mirrored.info.run_id, key)]
             assert len(want) == STEPS and sorted(got) == sorted(want)
+        assert mirrored.inputs is not None and expected.inputs is not None
         assert [d.dataset.digest for d in mirrored.inputs.dataset_inputs] == [
             d.dataset.digest for d in expected.inputs.dataset_inputs
         ]
@@ -185,7 +187,7 @@ def _train(tmp_path: Path) -> tuple[str, str, str]:
         mlflow.set_tags({"team": "vision", "stage": "dev"})
         for step in range(STEPS):
             mlflow.log_metrics({"loss": 1.0 / (step + 1), "accuracy": step / STEPS}, step=step)
-        mlflow.log_input(mlflow.data.from_pandas(frame, name="train"), context="training")
+        mlflow.log_input(from_pandas(frame, name="train"), context="training")
         mlflow.log_artifacts(str(folder), artifact_path="data")
         model = LinearRegression().fit(frame[["x"]], frame["y"])
         info = mlflow.sklearn.log_model(model, name="model", registered_model_name="dual-model")
