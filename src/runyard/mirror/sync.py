@@ -119,6 +119,8 @@ class LinkSync:
         self._source_url = source_url.rstrip("/")
         self._target_naming = target_naming
         self._runyard = target.kind() == "runyard"
+        workspace_part = f"/w/{target.workspace}/" if target.workspace else "/"
+        self._target_base = target.url.rstrip("/") + workspace_part
         # The link's experiment filter, evaluated again when an experiment it has not seen comes up.
         self._select = select_experiments
         self._selected: set[int] = select_experiments() if select_experiments else set()
@@ -140,6 +142,12 @@ class LinkSync:
 
     def run_url(self, experiment_id: int, run_uuid: str) -> str:
         return f"{self._base()}/#/experiments/{experiment_id}/runs/{run_uuid}"
+
+    def _from_target(self, tags: Sequence[tuple[str, str]]) -> bool:
+        """Whether the object is itself a mirror of one on this link's target (A → B → A would
+        otherwise send it back as a new object, and again, without end)."""
+        source = next((v for k, v in tags if k == SOURCE_URL_TAG), None)
+        return source is not None and source.startswith(self._target_base)
 
     def included(self, experiment_id: int) -> bool:
         if self._select is None:
@@ -286,7 +294,7 @@ class LinkSync:
             return False
         _pk, run = found
         info = run.info
-        if not self.included(info.experiment_id):
+        if not self.included(info.experiment_id) or self._from_target(run.tags):
             return False
         target_experiment = self.ensure_experiment(info.experiment_id)
         if target_experiment is None:
@@ -495,7 +503,7 @@ class LinkSync:
 
     def sync_model(self, model_id: str, sent: Sent) -> bool:
         model = self._model(model_id)
-        if model is None or not self.included(model.info.experiment_id):
+        if model is None or not self.included(model.info.experiment_id) or self._from_target(model.tags):
             return False
         target_experiment = self.ensure_experiment(model.info.experiment_id)
         if target_experiment is None:

@@ -105,7 +105,7 @@ class Services:
             artifact_journal=ArtifactJournal(db, journal),
             mirror_links=LinkService(db, SecretBox(settings.secret_key, settings.data_dir), probe=_probe),
             identity=identity,
-            mirror_import=MirrorImportService(db, keys, experiments),
+            mirror_import=MirrorImportService(db, keys, experiments, journal),
         )
 
     def start_replicator(self) -> None:

@@ -63,6 +63,7 @@ from runyard.services.logged_models import (
     validate_keys,
     validate_model_name,
 )
+from runyard.services.mirror.journal import MirrorJournal
 from runyard.services.runs import validated_tag
 from runyard.store import logged_models as lm_store
 from runyard.store import runs as run_store
@@ -117,8 +118,11 @@ class ImportedModel:
 
 
 class MirrorImportService:
-    def __init__(self, db: Database, keys: KeyRegistry, experiments: ExperimentService) -> None:
+    def __init__(
+        self, db: Database, keys: KeyRegistry, experiments: ExperimentService, journal: MirrorJournal | None = None
+    ) -> None:
         self._db = db
+        self._journal = journal or MirrorJournal()
         self._keys = keys
         self._experiments = experiments
 
@@ -170,6 +174,7 @@ class MirrorImportService:
             )
             pk = run_store.insert_run(conn, info)
             run_store.set_tags(conn, pk, _dedupe([(key_ids[k], v) for k, v in tags]))
+            self._journal.run_changed(conn, ctx.workspace.id, run_uuid)  # this workspace may be linked too
             return ImportedRun(run_store.load_runs(conn, [RunRow(pk, ctx.workspace.id, info)])[0], created=True)
 
         return self._once_more_on_conflict(attempt)
@@ -233,6 +238,7 @@ class MirrorImportService:
             pk = lm_store.insert_model(conn, info)
             lm_store.insert_params(conn, pk, [(key_ids[k], v) for k, v in req.params])
             lm_store.set_tags(conn, pk, _dedupe([(key_ids[k], v) for k, v in tags]))
+            self._journal.model_changed(conn, ctx.workspace.id, new_id)
             model = lm_store.load_models(conn, [LoggedModelRow(pk, ctx.workspace.id, info)])[0]
             return ImportedModel(model, created=True)
 
