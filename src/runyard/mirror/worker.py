@@ -330,36 +330,35 @@ class LinkWorker:
     # --- back-fill ----------------------------------------------------------------------------
 
     def _backfill(self, row: LinkRow, workspace: Workspace, sync: LinkSync) -> None:
-        """What the workspace held when it was linked: runs in creation order (resumed at the run
-        after the last one done), then every logged model and experiment (cheap when already sent)."""
+        """What the workspace held when it was linked: its runs and then its logged models, in
+        creation order (resumed after the last one done; newer ones are in the outbox), then every
+        experiment (cheap when already sent)."""
         with self._db.read() as conn:
-            runs = mirror_source.run_ids(conn, workspace.id)
-            models = mirror_source.model_ids(conn, workspace.id)
+            runs = mirror_source.run_ids(conn, workspace.id)[: row.backfill_runs]
+            models = mirror_source.model_ids(conn, workspace.id)[: row.backfill_models]
             experiments = mirror_source.experiment_ids(conn, workspace.id)
         if row.backfill == "pending":
             with self._db.write() as conn:
-                mirror_store.update_link(conn, self.link_id, backfill="running", backfill_total=len(runs) + len(models))
+                mirror_store.update_link(conn, self.link_id, backfill="running", backfill_done=0)
         done = row.backfill_done if row.backfill == "running" else 0
-        for position in range(done, min(len(runs), row.backfill_total or len(runs))):
+        todo: list[tuple[str, str]] = [(RUN, r) for r in runs] + [(MODEL, m) for m in models]
+        for position in range(done, len(todo)):
             if not self._holding() or self._stop.is_set():
                 return
+            kind, entity = todo[position]
             sent = Sent()
-            self._backfill_one(partial(self._full_run, sync, runs[position], sent), RUN, runs[position])
+            send = self._full_run if kind == RUN else self._full_model
+            self._backfill_one(partial(send, sync, entity, sent), kind, entity)
             with self._db.write() as conn:
                 mirror_store.update_link(conn, self.link_id, backfill_done=position + 1)
                 mirror_store.add_counters(
                     conn, self.link_id, items=1, runs=sent.runs, points=sent.points, size=sent.bytes, now=now_ms()
                 )
-        for model_id in models:
-            sent = Sent()
-            self._backfill_one(partial(self._full_model, sync, model_id, sent), MODEL, model_id)
-            self._save(None, sent, 1)
         for experiment_id in experiments:
             if sync.included(experiment_id):
                 self._backfill_one(partial(sync.sync_experiment, experiment_id), "experiment", str(experiment_id))
         with self._db.write() as conn:
-            total = len(runs) + len(models)
-            mirror_store.update_link(conn, self.link_id, backfill="done", backfill_done=total, backfill_total=total)
+            mirror_store.update_link(conn, self.link_id, backfill="done", backfill_done=len(todo))
 
     def _apply_backfilled(self, sync: LinkSync, entry: OutboxEntry) -> Sent:
         sent = Sent()

@@ -37,6 +37,8 @@ class LinkRow:
     created_by: str | None
     cursor: int
     backfill: str
+    backfill_runs: int
+    backfill_models: int
     backfill_total: int
     backfill_done: int
     last_error: str | None

@@ -592,6 +592,10 @@ mirror_links = Table(
     Column("cursor", BigInteger, nullable=False, server_default="0"),
     # Back-fill of what the workspace held when the link was made: "pending", "running", "done".
     Column("backfill", String(16), nullable=False, server_default="pending"),
+    # What existed when the link was made (runs and logged models in creation order): later ones
+    # are in the outbox.
+    Column("backfill_runs", Integer, nullable=False, server_default="0"),
+    Column("backfill_models", Integer, nullable=False, server_default="0"),
     Column("backfill_total", Integer, nullable=False, server_default="0"),
     Column("backfill_done", Integer, nullable=False, server_default="0"),
     Column("last_error", Text, nullable=True),

@@ -30,6 +30,7 @@ from runyard.domain.workspaces import validate_workspace_name
 from runyard.services.context import now_ms
 from runyard.services.mirror.secrets import SecretBox
 from runyard.store import mirror as mirror_store
+from runyard.store import mirror_source
 from runyard.store import workspaces as ws_store
 from runyard.store.database import Database
 from runyard.store.mirror import LinkRow
@@ -153,6 +154,10 @@ class LinkService:
         try:
             with self._db.write() as conn:
                 workspace_id = self._workspace_id(conn, workspace)
+                # In the transaction that fixes the cursor: older objects are back-filled, newer
+                # ones reach the target through the outbox, and nothing is sent twice.
+                runs = len(mirror_source.run_ids(conn, workspace_id))
+                models = len(mirror_source.model_ids(conn, workspace_id))
                 mirror_store.insert_link(
                     conn,
                     workspace_id=workspace_id,
@@ -167,6 +172,9 @@ class LinkService:
                     created_by=created_by,
                     cursor=mirror_store.last_seq(conn, workspace_id),
                     backfill="pending",
+                    backfill_runs=runs,
+                    backfill_models=models,
+                    backfill_total=runs + models,
                 )
         except exc.IntegrityError:
             raise already_exists(f"Workspace '{workspace}' already has a mirror link named '{name}'.") from None

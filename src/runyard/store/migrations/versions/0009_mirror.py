@@ -32,6 +32,8 @@ def upgrade() -> None:
         sa.Column("created_by", sa.String(length=256), nullable=True),
         sa.Column("cursor", sa.BigInteger(), server_default="0", nullable=False),
         sa.Column("backfill", sa.String(length=16), server_default="pending", nullable=False),
+        sa.Column("backfill_runs", sa.Integer(), server_default="0", nullable=False),
+        sa.Column("backfill_models", sa.Integer(), server_default="0", nullable=False),
         sa.Column("backfill_total", sa.Integer(), server_default="0", nullable=False),
         sa.Column("backfill_done", sa.Integer(), server_default="0", nullable=False),
         sa.Column("last_error", sa.Text(), nullable=True),
