@@ -208,3 +208,42 @@ def _sha256(path: Path) -> str:
         for chunk in iter(lambda: f.read(1 << 20), b""):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+def test_linking_a_workspace_that_holds_runs_back_fills_them(world: World) -> None:
+    """Runs logged before the link arrive too (points, params, files), and an experiment whose name
+    the target already uses for another source experiment gets the collision name."""
+    made = httpx.post(f"{world.source.url}/api/3.0/mlflow/workspaces", json={"name": "history"})
+    assert made.status_code in (200, 201), made.text
+    client = MlflowClient(f"{world.source.url}/w/history")
+    experiment_id = client.create_experiment("dual-tracking")  # the name `default`'s mirror holds
+    run_ids = []
+    for n in range(3):
+        run = client.create_run(experiment_id, run_name=f"old-{n}", start_time=1000 + n)
+        client.log_batch(
+            run.info.run_id,
+            metrics=[mlflow.entities.Metric("m", float(i * n), 5000 + i, i) for i in range(700)],
+            params=[mlflow.entities.Param("n", str(n))],
+        )
+        client.log_text(run.info.run_id, f"run {n}\n", "notes/readme.txt")
+        client.set_terminated(run.info.run_id, end_time=9000 + n)
+        run_ids.append(run.info.run_id)
+
+    done = runyard_cli(world.source, "workspace", "link", "history", "--to", world.mlflow.url, "--name", "old")
+    assert done.returncode == 0, done.stderr
+    [status] = wait_delivered(world.source, workspace="history")
+    assert status["backfill"] == {"state": "done", "done": 3, "total": 3}
+    assert status["sent"]["runs"] == 3 and status["sent"]["points"] == 3 * 700
+
+    target = MlflowClient(world.mlflow.url)
+    mirrored_experiment = target.get_experiment_by_name(f"dual-tracking (history {experiment_id})")
+    assert mirrored_experiment is not None
+    for n, run_id in enumerate(run_ids):
+        [found] = target.search_runs([mirrored_experiment.experiment_id], f"tags.`{SOURCE_RUN_TAG}` = '{run_id}'")
+        assert found.info.run_name == f"old-{n}" and found.info.end_time == 9000 + n
+        assert found.data.params == {"n": str(n)}
+        history = target.get_metric_history(found.info.run_id, "m")
+        assert sorted((m.step, m.timestamp, m.value) for m in history) == [
+            (i, 5000 + i, float(i * n)) for i in range(700)
+        ]
+        assert target.download_artifacts(found.info.run_id, "notes/readme.txt").endswith("readme.txt")
