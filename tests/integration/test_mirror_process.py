@@ -39,7 +39,7 @@ def _log(source: ServerProcess, points: int) -> str:
             run.info.run_id,
             metrics=[Metric("m", float(i), 1 + i, i) for i in range(start, min(points, start + 1000))],
         )
-    return run.info.run_id
+    return str(run.info.run_id)
 
 
 def _target_points(target: ServerProcess, run_id: str) -> int:
