@@ -87,3 +87,36 @@ def test_one_replicator_among_worker_processes(target: ServerProcess, tmp_path: 
         assert [_target_points(target, run_id) for run_id in run_ids] == [2000] * 3
     finally:
         source.stop()
+
+
+def test_an_experiment_filter_mirrors_only_what_it_selects(target: ServerProcess, tmp_path: Path) -> None:
+    source = ServerProcess(data_dir=tmp_path / "filtered").start()
+    try:
+        linked = runyard_cli(
+            source,
+            "workspace",
+            "link",
+            "default",
+            "--to",
+            target.url,
+            "--target-workspace",
+            "dest",
+            "--name",
+            "f",
+            "--experiments",
+            "name LIKE 'keep%'",
+        )
+        assert linked.returncode == 0, linked.stderr
+        client = MlflowClient(source.url)
+        kept, skipped = client.create_experiment("keep-this"), client.create_experiment("skip-that")
+        for experiment_id in (kept, skipped):
+            run = client.create_run(experiment_id)
+            client.log_batch(run.info.run_id, metrics=[Metric("m", 1.0, 1, 0)])
+        later = client.create_experiment("keep-later")  # selected by the filter after the link was made
+        client.create_run(later)
+        [status] = wait_delivered(source, timeout=60)
+        assert status["sent"]["runs"] == 2
+        names = {e.name for e in MlflowClient(f"{target.url}/w/dest").search_experiments()}
+        assert {"keep-this", "keep-later"} <= names and "skip-that" not in names
+    finally:
+        source.stop()

@@ -51,7 +51,9 @@ def target_naming(target: Target, workspace: str | None) -> str:
         return NAMING_FLAT
     try:
         found = target.call("GET", f"/api/3.0/mlflow/workspaces/{workspace}")
-    except TargetError:
+    except TargetError as e:
+        if e.transient:
+            raise  # asked again on the next attempt: a guess would stick for the worker's life
         return NAMING_FLAT
     naming = (found.get("workspace") or found).get("naming")
     return NAMING_PATH if naming == NAMING_PATH else NAMING_FLAT

@@ -208,7 +208,7 @@ class LinkSync:
 
     def sync_experiment(self, experiment_id: int) -> str | None:
         experiment = self._experiment(experiment_id)
-        if experiment is None:
+        if experiment is None or not self.included(experiment_id):
             return None
         state = self._mapped(EXPERIMENT, str(experiment_id))
         if state is None:
