@@ -46,13 +46,16 @@ def target_for(row: LinkRow, secrets: SecretBox) -> Target:
 
 
 def target_naming(target: Target, workspace: str | None) -> str:
-    """The target workspace's naming convention: a Runyard target says so, others are flat."""
+    """The target workspace's naming convention: a Runyard target says so, others are flat.
+
+    A failure that may pass (no answer, 5xx, 401/403) raises: guessing `flat` then would name the
+    link's experiments wrongly on a `path` workspace for as long as the worker lives."""
     if not workspace or target.kind() != "runyard":
         return NAMING_FLAT
     try:
         found = target.call("GET", f"/api/3.0/mlflow/workspaces/{workspace}")
     except TargetError as e:
-        if e.transient:
+        if e.transient or e.status in (401, 403):
             raise  # asked again on the next attempt: a guess would stick for the worker's life
         return NAMING_FLAT
     naming = (found.get("workspace") or found).get("naming")

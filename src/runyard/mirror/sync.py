@@ -164,7 +164,9 @@ class LinkSync:
             return exp_store.get(conn, self._workspace.id, experiment_id)
 
     def _target_name(self, experiment: Experiment) -> str:
-        if experiment.name == DEFAULT_EXPERIMENT:
+        # The source's Default experiment is the target's own (MLflow's id 0) where the target
+        # names flat; a path workspace has no such name: Default is mapped like any experiment.
+        if experiment.name == DEFAULT_EXPERIMENT and self._target_naming == NAMING_FLAT:
             return DEFAULT_EXPERIMENT
         return mapped_experiment_name(
             experiment.name, self._workspace.naming, self._target_naming, self._workspace.name

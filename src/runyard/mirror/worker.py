@@ -8,8 +8,9 @@ and every send is idempotent, so the effect is exactly once:
 - a transient failure (connection refused, timeout, 408/429/5xx, 401/403 — credentials may be
   fixed on the target) stops the pass; the link is `failing` and the pass is repeated after an
   exponential backoff with jitter, capped at 30 s, or after the target's `Retry-After`;
-- a permanent refusal (any other 4xx) parks the group's entries with the error and the rest goes
-  on; `runyard workspace retry` sends parked entries again;
+- a permanent refusal (any other 4xx) parks the group's entries with the error (which `status`
+  shows as the link's last error, the link staying active) and the rest goes on; `runyard
+  workspace retry` sends parked entries again;
 - a crash or a lost lease repeats at most the work since the cursor was last saved.
 """
 
@@ -22,6 +23,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
+
+from sqlalchemy import Connection
 
 from runyard.domain.entities import Workspace
 from runyard.domain.errors import MlflowError
@@ -303,6 +306,13 @@ class LinkWorker:
         with self._db.write() as conn:
             for entry in unit.entries:
                 mirror_store.park(conn, self.link_id, entry, error, now)
+            self._note_parked(conn, unit.group, unit.entity, error, now)
+
+    def _note_parked(self, conn: Connection, group: str, entity: str, error: str, now: int) -> None:
+        """A parked item's error is the link's last error (`status` shows it); the link does not
+        become failing: the rest is delivered."""
+        message = f"parked {group} {entity}: {error}"
+        mirror_store.update_link(conn, self.link_id, last_error=message[:2000], last_error_time=now)
 
     def _retry_parked(self, sync: LinkSync) -> bool:
         with self._db.read() as conn:
@@ -319,8 +329,10 @@ class LinkWorker:
             except Exception as error:
                 if not _permanent(error):
                     raise
+                now = now_ms()
                 with self._db.write() as conn:
-                    mirror_store.repark(conn, parked.id, str(error), now_ms())
+                    mirror_store.repark(conn, parked.id, str(error), now)
+                    self._note_parked(conn, unit.group, unit.entity, str(error), now)
                 continue
             with self._db.write() as conn:
                 mirror_store.unpark(conn, parked.id)
