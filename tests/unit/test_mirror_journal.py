@@ -125,3 +125,15 @@ def test_link_refusals(services: Services) -> None:
             LinkRequest("http://127.0.0.1:9", None, TargetCredentials(), experiments_filter="name ==="),
             check=False,
         )
+
+
+def test_an_entry_parked_twice_is_kept_once(services: Services) -> None:
+    with services.db.write() as conn:
+        link = mirror_store.links_of(conn, services.workspaces.get("linked").id)[0]
+        entry = OutboxEntry(7, kinds.RUN, "r" * 32, None, None, 1)
+        mirror_store.park(conn, link.id, entry, "first", 10)
+        mirror_store.park(conn, link.id, entry, "second", 11)
+        mirror_store.park(conn, link.id, OutboxEntry(8, kinds.RUN, "r" * 32, None, None, 1), "other", 12)
+    with services.db.read() as conn:
+        parked = mirror_store.parked(conn, link.id)
+    assert [(p.seq, p.error) for p in parked] == [(7, "second"), (8, "other")]

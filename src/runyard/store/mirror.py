@@ -197,6 +197,17 @@ def trim(conn: Connection, workspace_id: int) -> int:
 
 
 def park(conn: Connection, link_id: int, entry: OutboxEntry, error: str, now: int) -> None:
+    """Keep a refused entry with its error; an entry parked already (a pass repeated after a crash
+    or a transient failure before its cursor was saved) is only given the newer error."""
+    same = and_(
+        P.c.link_id == link_id,
+        P.c.seq == entry.seq,
+        P.c.kind == entry.kind,
+        P.c.entity == entry.entity,
+        P.c.detail.is_(None) if entry.detail is None else P.c.detail == entry.detail,
+    )
+    if conn.execute(update(P).where(same).values(error=error[:2000], parked_time=now)).rowcount:
+        return
     conn.execute(
         insert(P).values(
             link_id=link_id,
