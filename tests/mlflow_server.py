@@ -21,6 +21,10 @@ class MlflowServer:
     root: Path
     port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
+    # More flags (e.g. `--app-name basic-auth`) and variables; the artifact flag and its folder.
+    extra_args: list[str] = field(default_factory=list)
+    extra_env: dict[str, str] = field(default_factory=dict)
+    artifacts_flag: str = "--artifacts-destination"
 
     @property
     def url(self) -> str:
@@ -28,16 +32,18 @@ class MlflowServer:
 
     def start(self) -> MlflowServer:
         env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_") and k not in MLFLOW_SERVER_VARS}
+        env.update(self.extra_env)
         cmd = [
             str(Path(sys.executable).with_name("mlflow")),
             "server",
+            *self.extra_args,
             "--host",
             "127.0.0.1",
             "--port",
             str(self.port),
             "--backend-store-uri",
             f"sqlite:///{self.root / 'mlflow.db'}",
-            "--artifacts-destination",
+            self.artifacts_flag,
             str(self.root / "artifacts"),
             "--workers",
             "1",
@@ -46,7 +52,7 @@ class MlflowServer:
             self.process = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
         return self
 
-    def wait(self, timeout: float = 120) -> None:
+    def wait(self, timeout: float = 300) -> None:
         assert self.process is not None
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

@@ -13,13 +13,7 @@ from __future__ import annotations
 
 import os
 import re
-import signal
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -29,7 +23,8 @@ from mlflow.server.auth.client import AuthServiceClient
 from mlflow.server.auth.entities import Role
 from mlflow.tracking import MlflowClient
 
-from tests.conftest import MLFLOW_SERVER_VARS, ServerProcess, free_port
+from tests.conftest import ServerProcess
+from tests.mlflow_server import MlflowServer
 
 # Two servers, one of them the reference (tens of seconds to start, a password hash per call).
 pytestmark = pytest.mark.slow
@@ -40,17 +35,8 @@ PASSWORDS = {"alice": "alice-password-1", "bob": "bob-password-12"}
 IDS = frozenset({"id", "role_id", "user_id"})
 
 
-@dataclass
-class ReferenceServer:
+class ReferenceServer(MlflowServer):
     """`mlflow server --app-name basic-auth` in its own folder (SQLite stores), on a free port."""
-
-    root: Path
-    port: int = field(default_factory=free_port)
-    process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> ReferenceServer:
         ini = self.root / "basic_auth.ini"
@@ -64,60 +50,13 @@ class ReferenceServer:
             "grant_default_workspace_access = false\n"
             "auth_cache_ttl_seconds = 60\n"
         )
-        env = {
-            k: v
-            for k, v in os.environ.items()
-            if not k.startswith("MLFLOW_") or k in ("MLFLOW_HTTP_REQUEST_MAX_RETRIES",)
-        }
-        env = {k: v for k, v in env.items() if k not in MLFLOW_SERVER_VARS}
-        env.update({"MLFLOW_AUTH_CONFIG_PATH": str(ini), "MLFLOW_FLASK_SERVER_SECRET_KEY": "test-only-key"})
-        cmd = [
-            str(Path(sys.executable).with_name("mlflow")),
-            "server",
-            "--app-name",
-            "basic-auth",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(self.port),
-            "--backend-store-uri",
-            f"sqlite:///{self.root / 'mlflow.db'}",
-            "--default-artifact-root",
-            str(self.root / "artifacts"),
-            "--workers",
-            "1",
-        ]
-        with open(self.root / "server.log", "ab") as log:
-            self.process = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+        self.extra_args = ["--app-name", "basic-auth"]
+        self.artifacts_flag = "--default-artifact-root"
+        self.extra_env = {"MLFLOW_AUTH_CONFIG_PATH": str(ini), "MLFLOW_FLASK_SERVER_SECRET_KEY": "test-only-key"}
+        if "MLFLOW_HTTP_REQUEST_MAX_RETRIES" in os.environ:
+            self.extra_env["MLFLOW_HTTP_REQUEST_MAX_RETRIES"] = os.environ["MLFLOW_HTTP_REQUEST_MAX_RETRIES"]
+        super().start()
         return self
-
-    def wait(self, timeout: float = 300) -> None:
-        assert self.process is not None
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"reference server exited:\n{self.log()}")
-            try:
-                with urllib.request.urlopen(f"{self.url}/health", timeout=2) as resp:
-                    if resp.status == 200:
-                        return
-            except OSError:
-                time.sleep(0.2)
-        raise RuntimeError(f"reference server did not become healthy:\n{self.log()}")
-
-    def log(self) -> str:
-        path = self.root / "server.log"
-        return path.read_text(errors="replace")[-4000:] if path.exists() else ""
-
-    def stop(self) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        os.killpg(self.process.pid, signal.SIGTERM)
-        try:
-            self.process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait(timeout=10)
 
 
 @pytest.fixture(scope="module")
