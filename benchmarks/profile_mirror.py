@@ -34,6 +34,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--sort", default="tottime", help="pstats sort key (tottime, cumulative)")
     args = p.parse_args(argv)
 
+    import runyard.cli  # noqa: F401 - the CLI package imports in this order (cli_identity needs cli)
     from runyard.cli_identity.common import opened
     from runyard.domain.entities import Workspace
     from runyard.mirror.replicator import target_for, target_naming
