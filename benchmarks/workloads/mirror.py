@@ -1,12 +1,11 @@
 """W10 and W11: dual tracking (issue 14 §6; DESIGN.md §4).
 
 - **W10**, W3 on a linked workspace: W3's load (16 raw-HTTP clients sending `log-batch`) against
-  four fresh workspaces of the measured Runyard in turn — unlinked, linked to a second Runyard with
-  the link paused (the outbox's cost alone), linked and replicating (the whole cost: the replicator
-  runs in the server's process, and on a 2-core machine the target competes for the cores), and
-  unlinked again (the baseline is the mean of the two unlinked runs, so that the store growing over
-  the workload does not count as the link's cost). Reported as points/s and as linked/unlinked
-  ratios, with what the mirror delivered during the replicating run.
+  fresh workspaces of the measured Runyard: unlinked and linked to a second Runyard with the link
+  paused (the outbox's cost alone) in alternating rounds (U P, P U, U P: the machine's and the
+  store's drift fall on both alike), then linked and replicating (the whole cost: the replicator
+  runs in the server's process, and on a 2-core machine the target competes for the cores).
+  Reported as points/s and as linked/unlinked ratios, with what the mirror delivered meanwhile.
 - **W11**, mirror throughput: with both links of a workspace paused (one to a second Runyard, one
   to a plain `mlflow server`), N points are logged (40 runs x 10,000 points); then each link in
   turn is resumed and timed until nothing is pending. Reported as points/s (from the first
@@ -22,10 +21,13 @@ from __future__ import annotations
 import statistics
 import threading
 import time
+from dataclasses import replace
 from typing import Any
 
 from benchmarks.api import Api, parallel
+from benchmarks.config import Sizes
 from benchmarks.seed import BASE_TIME
+from benchmarks.servers import ManagedServer
 from benchmarks.workloads.base import Figure, Quantity, Target, Workload
 from benchmarks.workloads.ingest import Ingest
 from benchmarks.workloads.mirror_world import (
@@ -69,32 +71,52 @@ class LinkedIngest(_MirrorWorkload):
         Quantity("paused_ratio", "paused / unlinked", "x", "higher"),
         Quantity("replicating_ratio", "replicating / unlinked", "x", "higher"),
         Quantity("mirrored", "replicating: mirror delivered", "points/s", "higher"),
-        Quantity("errors", "errors (all four runs)", "count", "lower"),
+        Quantity("errors", "errors (all runs)", "count", "lower"),
     ]
 
     def seed(self, target: Target) -> None:
         self.targets.start(runyard=True)
 
-    def _ingest(self, target: Target, workspace: str) -> tuple[dict[str, Figure], Ingest]:
+    def _ingest(self, target: Target, workspace: str, sizes: Sizes) -> tuple[dict[str, Figure], Ingest]:
         create_workspace(target.api, workspace)
         scoped = Target(target.name, workspace_url(target.url, workspace), target.server, target.authorization)
-        ingest = Ingest(self.sizes, self.scratch)
+        ingest = Ingest(sizes, self.scratch)
         try:
             return ingest.measure(scoped), ingest
         finally:
             scoped.close()
 
-    def measure(self, target: Target) -> dict[str, Figure]:
-        assert target.server is not None and self.targets.runyard is not None
-        mirror = self.targets.runyard
-        before, _ = self._ingest(target, "bench-w10-unlinked")
-
+    def _alternating(self, target: Target, mirror: ManagedServer) -> tuple[list[float], list[float], list[str], int]:
+        """Unlinked and paused in alternating rounds (U P, P U, U P, …): the window throughputs of
+        each, the per-round ratios, and the errors."""
+        s = self.sizes
+        rounds = max(1, s.w10_rounds)
+        short = replace(s, w3_seconds=s.w3_seconds / rounds, w3_windows=max(1, s.w3_windows // rounds))
         links = Links(target.api, "bench-w10-paused")
         create_workspace(target.api, links.workspace)
         links.create_idle("bench", mirror.url, TARGET_WORKSPACE, paused=True)
-        paused, _ = self._ingest(target, links.workspace)
-        links.unlink("bench")  # its outbox goes with it
-        wait_idle(target.server)
+        workspaces = {"unlinked": "bench-w10-unlinked", "paused": links.workspace}
+        rates: dict[str, list[float]] = {"unlinked": [], "paused": []}
+        per_round, errors = [], 0
+        for r in range(rounds):
+            medians: dict[str, float] = {}
+            for kind in ("unlinked", "paused") if r % 2 == 0 else ("paused", "unlinked"):
+                figs, _ = self._ingest(target, workspaces[kind], short)
+                rates[kind] += figs["points_per_s"].samples
+                medians[kind] = figs["points_per_s"].value or 0.0
+                errors += int(figs["errors"].value or 0)
+            per_round.append(f"{medians['paused'] / medians['unlinked']:.3f}" if medians["unlinked"] else "-")
+        links.unlink("bench")  # its backlog goes with it
+        if target.server is not None:
+            wait_idle(target.server)
+        return rates["unlinked"], rates["paused"], per_round, errors
+
+    def measure(self, target: Target) -> dict[str, Figure]:
+        assert target.server is not None and self.targets.runyard is not None
+        mirror = self.targets.runyard
+        unlinked_rates, paused_rates, per_round, errors = self._alternating(target, mirror)
+        unlinked = Figure(statistics.median(unlinked_rates), unlinked_rates)
+        paused = Figure(statistics.median(paused_rates), paused_rates, f"paused/unlinked per round: {per_round}")
 
         links = Links(target.api, "bench-w10-live")
         create_workspace(target.api, links.workspace)
@@ -110,7 +132,7 @@ class LinkedIngest(_MirrorWorkload):
         watcher = threading.Thread(target=watch, name="bench-mirror-watch", daemon=True)
         watcher.start()
         try:
-            live, ingest = self._ingest(target, links.workspace)
+            live, ingest = self._ingest(target, links.workspace, self.sizes)
         finally:
             finished.set()
             watcher.join()
@@ -118,17 +140,11 @@ class LinkedIngest(_MirrorWorkload):
         links.unlink("bench")
         wait_idle(mirror)
         wait_idle(target.server)
-        after, _ = self._ingest(target, "bench-w10-unlinked-after")
 
-        u1, u2 = before["points_per_s"].value, after["points_per_s"].value
-        assert u1 is not None and u2 is not None
-        baseline = (u1 + u2) / 2
-        unlinked = Figure(baseline, before["points_per_s"].samples + after["points_per_s"].samples)
-        unlinked.note = f"mean of before {u1:,.0f} and after {u2:,.0f} points/s"
+        baseline = unlinked.value
         ratios = {}
-        for key, figs in (("paused_ratio", paused), ("replicating_ratio", live)):
-            value = figs["points_per_s"].value
-            ratios[key] = Figure(value / baseline if value is not None and baseline else None)
+        for key, figure in (("paused_ratio", paused), ("replicating_ratio", live["points_per_s"])):
+            ratios[key] = Figure(figure.value / baseline if figure.value is not None and baseline else None)
         window = ingest.last_window
         inside = [(t, p) for t, p in progress if window[0] <= t <= window[1]]
         rate = (inside[-1][1] - inside[0][1]) / (inside[-1][0] - inside[0][0]) if len(inside) > 1 else None
@@ -138,10 +154,10 @@ class LinkedIngest(_MirrorWorkload):
             f"{ingest.last_points:,} points logged, {backlog:,} not yet mirrored when the load stopped"
             f" ({end['pending_items']} entries, lag {end['lag_seconds']} s); the link was then removed"
         )
-        errors = sum((f["errors"].value or 0) for f in (before, paused, live, after))
+        errors += int(live["errors"].value or 0)
         return {
             "unlinked": unlinked,
-            "paused": paused["points_per_s"],
+            "paused": paused,
             "replicating": live["points_per_s"],
             **ratios,
             "mirrored": mirrored,
