@@ -35,6 +35,7 @@ from benchmarks.workloads.mirror_world import (
     Links,
     MirrorTargets,
     check_mirrored,
+    cpu_seconds,
     create_workspace,
     delivered,
     wait_idle,
@@ -121,12 +122,15 @@ class LinkedIngest(_MirrorWorkload):
         links = Links(target.api, "bench-w10-live")
         create_workspace(target.api, links.workspace)
         links.create_idle("bench", mirror.url, TARGET_WORKSPACE, paused=False)
-        progress: list[tuple[float, int]] = []
+        # (time, points sent, CPU seconds of the source's and of the target's process trees)
+        progress: list[tuple[float, int, float, float]] = []
         finished = threading.Event()
+        source = target.server
 
         def watch() -> None:
             while not finished.wait(1.0):
-                progress.append((time.monotonic(), int(links.status("bench")["sent"]["points"])))
+                sent = int(links.status("bench")["sent"]["points"])
+                progress.append((time.monotonic(), sent, cpu_seconds(source), cpu_seconds(mirror)))
 
         start_points = int(links.status("bench")["sent"]["points"])
         watcher = threading.Thread(target=watch, name="bench-mirror-watch", daemon=True)
@@ -146,13 +150,17 @@ class LinkedIngest(_MirrorWorkload):
         for key, figure in (("paused_ratio", paused), ("replicating_ratio", live["points_per_s"])):
             ratios[key] = Figure(figure.value / baseline if figure.value is not None and baseline else None)
         window = ingest.last_window
-        inside = [(t, p) for t, p in progress if window[0] <= t <= window[1]]
-        rate = (inside[-1][1] - inside[0][1]) / (inside[-1][0] - inside[0][0]) if len(inside) > 1 else None
+        inside = [sample for sample in progress if window[0] <= sample[0] <= window[1]]
+        rate, cores = None, ""
+        if len(inside) > 1:
+            (t0, p0, s0, m0), (t1, p1, s1, m1) = inside[0], inside[-1]
+            rate = (p1 - p0) / (t1 - t0)
+            cores = f"; CPU meanwhile: source {(s1 - s0) / (t1 - t0):.2f} cores, target {(m1 - m0) / (t1 - t0):.2f}"
         backlog = ingest.last_points - (int(end["sent"]["points"]) - start_points)
         mirrored = Figure(rate)
         mirrored.note = (
             f"{ingest.last_points:,} points logged, {backlog:,} not yet mirrored when the load stopped"
-            f" ({end['pending_items']} entries, lag {end['lag_seconds']} s); the link was then removed"
+            f" ({end['pending_items']} entries, lag {end['lag_seconds']} s), then the link was removed{cores}"
         )
         errors += int(live["errors"].value or 0)
         return {
