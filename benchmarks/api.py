@@ -71,7 +71,7 @@ class Api:
                 time.sleep(delay)
                 delay *= 2
                 continue
-            if resp.status_code == 200:
+            if resp.is_success:  # 200, or 201 for a created workspace
                 return resp.json() if resp.content else {}
             if missing_ok and resp.status_code == 404:
                 raise EndpointMissing(method, url, resp.status_code, resp.text)

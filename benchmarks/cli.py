@@ -180,7 +180,10 @@ def run_backend(
             stack.callback(target.close)
         for workload_cls in workloads:
             workload = workload_cls(sizes, scratch)
-            rows += run_workload(backend, workload, targets, meta)
+            try:
+                rows += run_workload(backend, workload, targets, meta)
+            finally:
+                workload.close()
 
 
 def _start_all(servers: list[ManagedServer]) -> None:

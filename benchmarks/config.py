@@ -34,6 +34,10 @@ class Sizes:
     w9_models: int = 1000
     w9_versions: int = 10
     w9_calls: int = 20
+    w10_rounds: int = 3  # W10: alternating unlinked / paused rounds, W3's duration and windows split over them
+    w11_runs: int = 40  # runs logged into the linked workspace while its links are paused
+    w11_points_per_run: int = 10_000  # 10 keys x 1,000 steps, in log-batch requests of 1,000 points
+    w11_reps: int = 3  # log, then drain into each target: the median of these repetitions (no warm-up)
     seed_workers: int = 2  # parallel HTTP connections per server used for seeding (more only adds lock contention)
 
     def to_json(self) -> dict[str, Any]:
@@ -57,4 +61,8 @@ QUICK = Sizes(
     w9_models=100,
     w9_versions=3,
     w9_calls=10,
+    w10_rounds=1,
+    w11_runs=4,
+    w11_points_per_run=1000,
+    w11_reps=1,
 )

@@ -58,6 +58,12 @@ class ManagedServer:
     def start(self, timeout: float = 120.0) -> ManagedServer:
         self.workdir.mkdir(parents=True, exist_ok=True)
         env = {**os.environ, **self.env}
+        if env.get("PYTHONPATH"):
+            # The server runs in its own folder: a relative entry (`PYTHONPATH=src`, to measure a
+            # worktree's code) would silently fall back to the installed package there.
+            env["PYTHONPATH"] = os.pathsep.join(
+                str(Path(entry).resolve()) if entry else entry for entry in env["PYTHONPATH"].split(os.pathsep)
+            )
         began = time.monotonic()
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(

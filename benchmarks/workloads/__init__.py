@@ -1,4 +1,4 @@
-"""The workloads of issue 5, by id (W1 … W9)."""
+"""The workloads of issue 5, by id (W1 … W9), and of dual tracking (W10, W11; issue 14)."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from benchmarks.workloads.artifacts import Artifacts
 from benchmarks.workloads.base import Figure, Quantity, Target, Workload
 from benchmarks.workloads.history import MetricHistory, SampledHistory
 from benchmarks.workloads.ingest import Ingest
+from benchmarks.workloads.mirror import LinkedIngest, MirrorThroughput
 from benchmarks.workloads.registry import Registry
 from benchmarks.workloads.roundtrip import CreateLogEnd, LogBatch, RoundTrips
 from benchmarks.workloads.search import SearchRuns
@@ -22,6 +23,8 @@ ALL: dict[str, type[Workload]] = {
         CreateLogEnd,
         Artifacts,
         Registry,
+        LinkedIngest,
+        MirrorThroughput,
     )
 }
 

@@ -123,6 +123,9 @@ class Workload(ABC):
     def seed(self, target: Target) -> None:  # noqa: B027 - most workloads need no seeding
         """Load the data the workload reads (not timed; never called for the stub)."""
 
+    def close(self) -> None:  # noqa: B027 - most workloads start nothing of their own
+        """Stop whatever the workload started itself (called once it has run, also on failure)."""
+
     @abstractmethod
     def measure(self, target: Target) -> dict[str, Figure]:
         """Figures keyed by `Quantity.key`."""

@@ -36,6 +36,7 @@ class LoadPlan:
     start: float = 0.0  # time.monotonic() at which all connections begin
     stop: float = 0.0
     authorization: str | None = None  # the `Authorization` header every request carries
+    prefix: str = ""  # a path before /api/… (e.g. `/w/<workspace>` for a workspace of Runyard)
 
 
 def _body(run_id: str, step0: int, batch: int) -> bytes:
@@ -75,7 +76,7 @@ async def _read_response(reader: asyncio.StreamReader) -> tuple[int, bool]:
 
 
 async def _connection(plan: LoadPlan, run_id: str, out: list[Record]) -> None:
-    head = f"POST /api/2.0/mlflow/runs/log-batch HTTP/1.1\r\nHost: {plan.host}:{plan.port}\r\n"
+    head = f"POST {plan.prefix}/api/2.0/mlflow/runs/log-batch HTTP/1.1\r\nHost: {plan.host}:{plan.port}\r\n"
     if plan.authorization:
         head += f"Authorization: {plan.authorization}\r\n"
     head += "Content-Type: application/json\r\nContent-Length: "
@@ -144,7 +145,14 @@ class Ingest(Workload):
         Quantity("errors", "errors", "count", "lower"),
     ]
 
+    # What the last `measure` did (for the dual-tracking workload, which checks the mirror's counts):
+    # the runs, the points the server accepted (warm-up included) and the measured window (monotonic).
+    last_run_ids: list[str]
+    last_points: int = 0
+    last_window: tuple[float, float] = (0.0, 0.0)
+
     def measure(self, target: Target) -> dict[str, Figure]:
+        """The load against `target.url`; a path in it (`…/w/<workspace>`) prefixes every request."""
         s = self.sizes
         if target.is_stub:
             run_ids = [f"{i:032x}" for i in range(s.w3_clients)]
@@ -162,6 +170,7 @@ class Ingest(Workload):
                 run_ids[p :: s.w3_processes],
                 s.w3_batch,
                 authorization=target.authorization,
+                prefix=url.path.rstrip("/"),
             )
             parent, child = ctx.Pipe()
             proc = ctx.Process(target=_generator_process, args=(plan, child), daemon=True, name=f"bench-load-{p}")
@@ -192,6 +201,9 @@ class Ingest(Workload):
                 if proc.is_alive():
                     proc.kill()
                     proc.join()
+        self.last_run_ids = run_ids
+        self.last_points = sum(s.w3_batch for _done, _lat, good in records if good)
+        self.last_window = (measure_from, stop)
         return self._figures(records, measure_from, stop, cpu / (stop - start))
 
     def _figures(self, records: list[Record], begin: float, end: float, cpu_cores: float) -> dict[str, Figure]:

@@ -543,3 +543,17 @@ def test_list_and_download() -> None:
     assert (
         sum(len(c) for c in t.download_artifact("mlflow-artifacts:/1/r/artifacts", "sub/a.txt")) == 3 * 1024 * 1024 + 5
     )
+
+
+def test_the_fast_encoding_gives_the_bytes_of_the_careful_one() -> None:
+    from runyard.mirror.target import _jsonable, encode_json
+
+    def careful(body: dict[str, object]) -> bytes:
+        return json.dumps(_jsonable(body), allow_nan=False, separators=(",", ":")).encode()
+
+    metrics = [{"key": "m", "value": 0.1 * i, "step": i} for i in range(5)]
+    finite: dict[str, object] = {"run_id": "r", "metrics": metrics, "t": (1, "x")}
+    nested_nan: dict[str, object] = {"a": [{"b": (1.5, float("-inf"))}], "c": {"d": float("nan")}}
+    for body in (finite, nested_nan, {}):
+        assert encode_json(body) == careful(body)
+    assert json.loads(encode_json(nested_nan)) == {"a": [{"b": [1.5, "-Infinity"]}], "c": {"d": "NaN"}}

@@ -35,7 +35,7 @@ from runyard.domain.mirror import (
 from runyard.domain.workspaces import NAMING_FLAT
 from runyard.mirror.target import Target, TargetError
 from runyard.services.artifacts import ArtifactService, artifact_path_of
-from runyard.services.mirror.journal import Point, unpack_points
+from runyard.services.mirror.journal import unpack_columns
 from runyard.store import experiments as exp_store
 from runyard.store import logged_models as lm_store
 from runyard.store import mirror as mirror_store
@@ -387,8 +387,8 @@ class LinkSync:
     def send_points(self, run_uuid: str, payloads: Sequence[bytes]) -> Sent:
         """Points recorded in the outbox for one run (several entries' worth at once)."""
         sent = Sent()
-        points: list[Point] = [p for payload in payloads for p in unpack_points(payload)]
-        if not points:
+        columns = [unpack_columns(payload) for payload in payloads]
+        if not any(c.key_ids for c in columns):
             return sent
         found = self._run(run_uuid)
         if found is None or not self.included(found[1].info.experiment_id):
@@ -397,15 +397,12 @@ class LinkSync:
         if state is None:
             return sent
         with self._db.read() as conn:
-            names = mirror_source.key_names(conn, [p.key_id for p in points])
+            names = mirror_source.key_names(conn, [k for c in columns for k in c.key_ids])
+        nan = float("nan")
         metrics = [
-            {
-                "key": names[p.key_id],
-                "value": _metric_value(p.value, p.is_nan),
-                "timestamp": p.timestamp,
-                "step": p.step,
-            }
-            for p in points
+            {"key": names[key], "value": nan if is_nan else value, "timestamp": timestamp, "step": step}
+            for c in columns
+            for key, step, timestamp, value, is_nan in zip(*c, strict=True)
         ]
         sent.points += self._log_metrics(state.target_id, metrics)
         return sent

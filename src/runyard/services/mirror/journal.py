@@ -18,7 +18,7 @@ import struct
 from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Final
+from typing import Final, NamedTuple
 
 from sqlalchemy import Connection
 
@@ -72,18 +72,30 @@ def pack_points(prepared: PreparedPoints) -> bytes:
     )
 
 
-def unpack_points(payload: bytes) -> list[Point]:
+class PointColumns(NamedTuple):
+    """The points of one entry, column by column (the replicator's hot path reads these)."""
+
+    key_ids: list[int]
+    steps: list[int]
+    timestamps: list[int]
+    values: list[float]
+    is_nan: list[bool]
+
+
+def unpack_columns(payload: bytes) -> PointColumns:
     (count,) = _HEADER.unpack_from(payload)
     offset = _HEADER.size
-    columns: list[array[int] | array[float]] = []
-    for code in ("q", "q", "q", "d"):
-        column = array(code)
+    keys, steps, stamps = array("q"), array("q"), array("q")
+    values = array("d")
+    for column in (keys, steps, stamps, values):
         column.frombytes(payload[offset : offset + 8 * count])
-        columns.append(column)
         offset += 8 * count
-    flags = payload[offset : offset + count]
-    keys, steps, stamps, values = columns
-    return [Point(int(keys[i]), int(steps[i]), int(stamps[i]), float(values[i]), bool(flags[i])) for i in range(count)]
+    flags = [bool(b) for b in payload[offset : offset + count]]
+    return PointColumns(keys.tolist(), steps.tolist(), stamps.tolist(), values.tolist(), flags)
+
+
+def unpack_points(payload: bytes) -> list[Point]:
+    return [Point(*point) for point in zip(*unpack_columns(payload), strict=True)]
 
 
 def artifact_owner(path: str) -> tuple[str, str, str] | None:
