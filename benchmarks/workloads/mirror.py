@@ -216,10 +216,11 @@ class MirrorThroughput(_MirrorWorkload):
         parallel(send, batches, self.sizes.seed_workers)
         return run_ids
 
-    def _drain(self, links: Links, name: str) -> tuple[float, float, str]:
+    def _drain(self, links: Links, name: str, source: ManagedServer, sink: ManagedServer) -> tuple[float, float, str]:
         """Resume the link and wait until it is drained: (points/s, seconds, note); paused again after."""
         before = links.status(name)
         base, lag = int(before["sent"]["points"]), before["lag_seconds"]
+        cpu = (cpu_seconds(source), cpu_seconds(sink))
         resumed = time.monotonic()
         links.resume(name)
         samples: list[tuple[float, int]] = []
@@ -235,6 +236,8 @@ class MirrorThroughput(_MirrorWorkload):
             if now > deadline:
                 raise RuntimeError(f"link {name} not drained within {now - resumed:.0f} s: {status}")
             time.sleep(0.1)
+        took = time.monotonic() - resumed
+        cores = [(cpu_seconds(server) - used) / took for server, used in zip((source, sink), cpu, strict=True)]
         links.pause(name)
         end, sent = samples[-1]
         first = next(i for i, (_t, p) in enumerate(samples) if p > 0)
@@ -242,13 +245,17 @@ class MirrorThroughput(_MirrorWorkload):
             rate = (sent - samples[first][1]) / (end - samples[first][0])
         else:
             rate = sent / (end - resumed)
-        note = f"lag at resume {lag} s; first progress seen after {samples[first][0] - resumed:.1f} s"
+        note = (
+            f"lag at resume {lag} s; first progress seen after {samples[first][0] - resumed:.1f} s;"
+            f" CPU while draining: source {cores[0]:.2f} cores, target {cores[1]:.2f}"
+        )
         if sent != self.points:
             note += f"; the link counted {sent:,} points sent for {self.points:,} logged"
         return rate, end - resumed, note
 
     def measure(self, target: Target) -> dict[str, Figure]:
-        assert self.targets.runyard is not None and self.targets.mlflow is not None
+        assert self.targets.runyard is not None and self.targets.mlflow is not None and target.server is not None
+        servers = {"runyard": self.targets.runyard, "mlflow": self.targets.mlflow}
         source = Api(workspace_url(target.url, self.workspace))
         destinations = {
             "runyard": Api(workspace_url(self.targets.runyard.url, TARGET_WORKSPACE)),
@@ -265,7 +272,7 @@ class MirrorThroughput(_MirrorWorkload):
                 run_ids = self.log_points(source, experiment_id, rep)
                 logged = time.monotonic() - logged
                 for name, destination in destinations.items():
-                    rate, drain, note = self._drain(links, f"to-{name}")
+                    rate, drain, note = self._drain(links, f"to-{name}", target.server, servers[name])
                     check_mirrored(source, destination, run_ids, CHECKED_KEYS)
                     rates[name].append(rate)
                     drains[name].append(drain)
