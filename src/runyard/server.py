@@ -16,6 +16,7 @@ import logging.config
 import os
 import signal
 import socket
+import subprocess
 import sys
 from types import FrameType
 from typing import Any, cast
@@ -56,20 +57,51 @@ def serve(settings: Settings) -> None:
     prepare_artifacts(settings.database_url, settings.artifact_root)
     # Worker processes rebuild the settings from the environment.
     os.environ.update(settings.to_env())
-    for line in startup_lines(settings):
-        print(line, flush=True)
-    config = uvicorn.Config("runyard.app:create_app", factory=True, **uvicorn_options(settings))
-    if settings.workers > 1:
-        supervisor = _Supervisor(config, sockets=[sock])
-        supervisor.run()
-        if supervisor.stopped_by is None:
-            raise StartupError("A worker process failed to start; see the log lines above.")
-        _say_stopped(supervisor.stopped_by)
-        return
-    # uvicorn drains in-flight requests on SIGTERM/SIGINT and then re-raises the signal to the
-    # handler that was installed before it (`_exit_cleanly`).
-    uvicorn.Server(config).run(sockets=[sock])
-    raise StartupError("The server did not start; see the log lines above.")
+    # The replicator runs beside the workers, in a process of its own (see `mirror.sidecar`).
+    replicator = start_replicator_process() if settings.mirror else None
+    os.environ.update(dataclasses.replace(settings, mirror=False).to_env())
+    try:
+        for line in startup_lines(settings):
+            print(line, flush=True)
+        config = uvicorn.Config("runyard.app:create_app", factory=True, **uvicorn_options(settings))
+        if settings.workers > 1:
+            supervisor = _Supervisor(config, sockets=[sock])
+            supervisor.run()
+            if supervisor.stopped_by is None:
+                raise StartupError("A worker process failed to start; see the log lines above.")
+            _say_stopped(supervisor.stopped_by)
+            return
+        # uvicorn drains in-flight requests on SIGTERM/SIGINT and then re-raises the signal to the
+        # handler that was installed before it (`_exit_cleanly`).
+        uvicorn.Server(config).run(sockets=[sock])
+        raise StartupError("The server did not start; see the log lines above.")
+    finally:
+        if replicator is not None:
+            stop_replicator_process(replicator)
+
+
+def start_replicator_process() -> subprocess.Popen[bytes]:
+    """`python -m runyard.mirror.sidecar` with this server's settings (from the environment)."""
+    # Ctrl-C in a terminal reaches the whole process group: the server stops the replicator itself.
+    return subprocess.Popen(
+        [sys.executable, "-m", "runyard.mirror.sidecar"],
+        env=dict(os.environ),
+        preexec_fn=_ignore_interrupts,  # runs before any thread of the server exists
+    )
+
+
+def _ignore_interrupts() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def stop_replicator_process(process: subprocess.Popen[bytes], timeout: float = 20.0) -> None:
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(5)
 
 
 def uvicorn_options(settings: Settings) -> dict[str, Any]:
