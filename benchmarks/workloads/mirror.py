@@ -1,4 +1,4 @@
-"""W10 and W11: dual tracking (issue 14 §6; DESIGN.md §4).
+"""W10 and W11: dual tracking (issue 14 §6: within 15 % of unlinked; ≥ 20k points/s into a Runyard target).
 
 - **W10**, W3 on a linked workspace: W3's load (16 raw-HTTP clients sending `log-batch`) against
   fresh workspaces of the measured Runyard: unlinked and linked to a second Runyard with the link
