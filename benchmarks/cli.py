@@ -26,12 +26,12 @@ from benchmarks.config import FULL, QUICK, Sizes
 from benchmarks.report import Row, table, write_json
 from benchmarks.servers import (
     FML_BIN_VAR,
-    ManagedServer,
     backend_uris,
     fasttrackml_server,
     find_fml,
     mlflow_server,
     runyard_server,
+    start_all,
 )
 from benchmarks.stub import Stub, StubSpec
 from benchmarks.workloads import ALL, Figure, Target, Workload
@@ -164,7 +164,7 @@ def run_backend(
             servers.append(fasttrackml_server(fml, scratch / "fasttrackml", uris.fasttrackml))
         for server in servers:
             stack.callback(server.stop)
-        _start_all(servers)
+        start_all(servers)
         authorization = None
         if auth_compare:
             authorization = auth.authorization()
@@ -184,24 +184,6 @@ def run_backend(
                 rows += run_workload(backend, workload, targets, meta)
             finally:
                 workload.close()
-
-
-def _start_all(servers: list[ManagedServer]) -> None:
-    errors: list[BaseException] = []
-
-    def start(server: ManagedServer) -> None:
-        try:
-            server.start()
-        except BaseException as e:
-            errors.append(e)
-
-    threads = [threading.Thread(target=start, args=(s,)) for s in servers]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    if errors:
-        raise errors[0]
 
 
 def run_workload(backend: str, workload: Workload, targets: list[Target], meta: dict[str, Any]) -> list[Row]:

@@ -13,6 +13,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -273,3 +274,22 @@ def backend_uris(kind: str, workdir: Path) -> Iterator[BackendUris]:
         with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as conn:
             for name in names:
                 conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def start_all(servers: list[ManagedServer]) -> None:
+    """Start the servers side by side (each start waits for its health check); the first failure is raised."""
+    errors: list[BaseException] = []
+
+    def start(server: ManagedServer) -> None:
+        try:
+            server.start()
+        except BaseException as e:
+            errors.append(e)
+
+    threads = [threading.Thread(target=start, args=(s,)) for s in servers]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if errors:
+        raise errors[0]

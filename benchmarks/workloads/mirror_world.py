@@ -6,14 +6,13 @@ target holds is what was logged (so a figure is never that of a broken mirror).
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from benchmarks.api import Api, ApiError
-from benchmarks.servers import ManagedServer, mlflow_server, runyard_server
+from benchmarks.servers import ManagedServer, mlflow_server, runyard_server, start_all
 
 RUNYARD_API = "/api/2.0/runyard"
 WORKSPACES_API = "/api/3.0/mlflow/workspaces"
@@ -42,21 +41,7 @@ class MirrorTargets:
             self.mlflow = mlflow_server(workdir, f"sqlite:///{workdir / 'mlflow.db'}")
             self.mlflow.name = "mirror-mlflow"
             wanted.append(self.mlflow)
-        errors: list[BaseException] = []
-
-        def start(server: ManagedServer) -> None:
-            try:
-                server.start()
-            except BaseException as e:
-                errors.append(e)
-
-        threads = [threading.Thread(target=start, args=(s,)) for s in wanted]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        if errors:
-            raise errors[0]
+        start_all(wanted)
         if self.runyard is not None and self.runyard in wanted:
             api = Api(self.runyard.url)
             try:

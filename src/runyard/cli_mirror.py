@@ -219,13 +219,7 @@ def mirror(
     from runyard.mirror.replicator import Replicator
 
     with opened(data_dir, backend_store_uri, artifacts_destination, create=False) as services:
-        replicator = Replicator(
-            services.db,
-            services.artifacts,
-            services.experiments,
-            services.mirror_links.secrets,
-            source_url=public_url or services.settings.source_url,
-        )
+        replicator = Replicator.of(services, public_url)
 
         def stop(_signum: int, _frame: FrameType | None) -> None:
             replicator.request_stop()

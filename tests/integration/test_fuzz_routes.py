@@ -46,6 +46,7 @@ _MESSAGE_MODULES = (
     "runyard.api.mlflow.workspaces",
     "runyard.api.mlflow.artifacts",
     "runyard.api.mirror.imports",
+    "runyard.api.mirror.links",
 )
 
 

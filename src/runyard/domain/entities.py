@@ -80,6 +80,18 @@ class Dataset:
     schema: str | None = None
     profile: str | None = None
 
+    def fields(self) -> dict[str, str]:
+        """The set fields, named as MLflow's `Dataset` message names them."""
+        values = {
+            "name": self.name,
+            "digest": self.digest,
+            "source_type": self.source_type,
+            "source": self.source,
+            "schema": self.schema,
+            "profile": self.profile,
+        }
+        return {k: v for k, v in values.items() if v is not None}
+
 
 @dataclass(frozen=True)
 class DatasetInput:

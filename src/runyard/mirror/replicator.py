@@ -18,6 +18,7 @@ import time
 import uuid
 from collections.abc import Callable
 from functools import partial
+from typing import TYPE_CHECKING
 
 from sqlalchemy import exc
 
@@ -33,6 +34,9 @@ from runyard.services.mirror.secrets import SecretBox
 from runyard.store import mirror as mirror_store
 from runyard.store.database import Database
 from runyard.store.mirror import LinkRow
+
+if TYPE_CHECKING:
+    from runyard.services.container import Services
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +94,17 @@ class Replicator:
         self._workers: dict[int, LinkWorker] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="runyard-replicator", daemon=True)
+
+    @classmethod
+    def of(cls, services: Services, source_url: str | None = None) -> Replicator:
+        """A replicator over a process's services (the server's URL names the mirrors' source)."""
+        return cls(
+            services.db,
+            services.artifacts,
+            services.experiments,
+            services.mirror_links.secrets,
+            source_url=source_url or services.settings.source_url,
+        )
 
     def start(self) -> Replicator:
         self._thread.start()

@@ -37,13 +37,7 @@ def main() -> None:
 
     signal.signal(signal.SIGTERM, stop)
     services = Services.build(settings)
-    replicator = Replicator(
-        services.db,
-        services.artifacts,
-        services.experiments,
-        services.mirror_links.secrets,
-        source_url=settings.source_url,
-    ).start()
+    replicator = Replicator.of(services).start()
     try:
         while not stopped.wait(PARENT_CHECK_SECONDS):
             if os.getppid() != parent:

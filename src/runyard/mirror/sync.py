@@ -341,18 +341,7 @@ class LinkSync:
     def _sync_inputs(self, run: Run, state: _State) -> None:
         datasets = [
             {
-                "dataset": {
-                    k: v
-                    for k, v in (
-                        ("name", d.dataset.name),
-                        ("digest", d.dataset.digest),
-                        ("source_type", d.dataset.source_type),
-                        ("source", d.dataset.source),
-                        ("schema", d.dataset.schema),
-                        ("profile", d.dataset.profile),
-                    )
-                    if v is not None
-                },
+                "dataset": d.dataset.fields(),
                 "tags": [{"key": k, "value": v} for k, v in d.tags],
             }
             for d in run.dataset_inputs

@@ -113,13 +113,7 @@ class Services:
         from runyard.mirror.replicator import Replicator
 
         if self.replicator is None:
-            self.replicator = Replicator(
-                self.db,
-                self.artifacts,
-                self.experiments,
-                self.mirror_links.secrets,
-                source_url=self.settings.source_url,
-            ).start()
+            self.replicator = Replicator.of(self).start()
 
     def close(self) -> None:
         if self.replicator is not None:

@@ -90,18 +90,7 @@ def run(r: Run) -> dict[str, Any]:
         inputs["dataset_inputs"] = [
             {
                 **({"tags": tags(d.tags)} if d.tags else {}),
-                "dataset": {
-                    k: v
-                    for k, v in (
-                        ("name", d.dataset.name),
-                        ("digest", d.dataset.digest),
-                        ("source_type", d.dataset.source_type),
-                        ("source", d.dataset.source),
-                        ("schema", d.dataset.schema),
-                        ("profile", d.dataset.profile),
-                    )
-                    if v is not None
-                },
+                "dataset": d.dataset.fields(),
             }
             for d in r.dataset_inputs
         ]
