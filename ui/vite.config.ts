@@ -14,6 +14,15 @@ export default defineConfig({
     assetsDir: "assets",
     sourcemap: false,
     chunkSizeWarningLimit: 800,
+    rollupOptions: {
+      // `name.<hex hash>.js`: the server marks names with a hex content hash as immutable.
+      output: {
+        hashCharacters: "hex",
+        entryFileNames: "assets/[name].[hash].js",
+        chunkFileNames: "assets/[name].[hash].js",
+        assetFileNames: "assets/[name].[hash][extname]",
+      },
+    },
   },
   server: {
     // `npm run dev` against a server on :5000 (the API is same-origin in production).
