@@ -25,7 +25,7 @@ REFERENCE_FAILED_REQUESTS = {
     # The UI asks who is logged in on every page; without the auth app (`mlflow server
     # --app-name basic-auth`) the reference has no such endpoint, and neither has Runyard yet
     # (identity comes with issue 12). The UI treats the 404 as "no login".
-    ("GET", "/ajax-api/2.0/mlflow/users/current", 404),
+    ("GET", "/mlflow/ajax-api/2.0/mlflow/users/current", 404),
 }
 
 # Console errors the reference produces on these pages too, as patterns of the message.
