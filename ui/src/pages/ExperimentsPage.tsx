@@ -149,12 +149,20 @@ export function ExperimentsPage({ query }: { query: URLSearchParams }) {
 
   const folderRow = (f: Folder, depth: number, open: boolean) => (
     <tr key={`f:${f.path}`} className="folder-row" data-folder={f.path}>
-      <td colSpan={4} style={{ paddingLeft: 8 + depth * 20 }}>
+      <td colSpan={2} style={{ paddingLeft: 8 + depth * 20 }}>
         <button type="button" className="folder-toggle" aria-expanded={open} onClick={() => toggleFolder(f.path)}>
-          <span aria-hidden="true">{open ? "▾" : "▸"}</span> <span className="folder-icon" aria-hidden="true">📁</span> {f.name}
+          <span className="folder-caret" aria-hidden="true">
+            {open ? "▾" : "▸"}
+          </span>
+          <span className={`folder-icon${open ? " open" : ""}`} aria-hidden="true" />
+          {f.name}
         </button>
-        <span className="muted folder-count">{f.count}</span>
+        <span className="muted folder-count" title={`${f.count} experiment${f.count === 1 ? "" : "s"}`}>
+          {f.count}
+        </span>
       </td>
+      <td className="muted">{f.lastUpdate ? formatTime(f.lastUpdate) : ""}</td>
+      <td />
       <td className="actions">
         {!deleted && (
           <button type="button" onClick={() => setDialog({ kind: "create", initial: folderPrefix(f) })} title={`New experiment in /${f.path}/`}>

@@ -67,8 +67,8 @@ export function ColumnPicker({ columns, keys, onChange, onReset, isDefault }: Co
               Defaults
             </button>
           </div>
-          <div className="picker-columns">
-            <section>
+          <div className="picker-body">
+            <section className="picker-shown-section">
               <h3>Shown</h3>
               <ol className="picker-shown">
                 {columns.map((id, i) => {
@@ -94,31 +94,33 @@ export function ColumnPicker({ columns, keys, onChange, onReset, isDefault }: Co
                 })}
               </ol>
             </section>
-            {sections.map((sec) => (
-              <section key={sec.kind}>
-                <h3>
-                  {sec.title} <span className="muted">{sec.keys.length}</span>
-                </h3>
-                {sec.keys.length === 0 && <div className="muted picker-none">{needle ? "No match" : "None in the loaded runs"}</div>}
-                <ul className="picker-keys">
-                  {sec.keys.slice(0, SECTION_LIMIT).map((k) => {
-                    const id = columnId(sec.kind, k);
-                    const label = sec.kind === "attribute" ? columnLabel({ id, kind: "attribute", key: k }) : k;
-                    return (
-                      <li key={id}>
-                        <label title={id}>
-                          <input type="checkbox" checked={shown.has(id)} onChange={() => onChange(toggleColumn(columns, id))} aria-label={`${sec.kind} ${k}`} />
-                          {label}
-                        </label>
-                      </li>
-                    );
-                  })}
-                </ul>
-                {sec.keys.length > SECTION_LIMIT && (
-                  <div className="muted picker-none">{sec.keys.length - SECTION_LIMIT} more: narrow the search</div>
-                )}
-              </section>
-            ))}
+            <div className="picker-columns">
+              {sections.map((sec) => (
+                <section key={sec.kind}>
+                  <h3>
+                    {sec.title} <span className="muted">{sec.keys.length}</span>
+                  </h3>
+                  {sec.keys.length === 0 && <div className="muted picker-none">{needle ? "No match" : "None in the loaded runs"}</div>}
+                  <ul className="picker-keys">
+                    {sec.keys.slice(0, SECTION_LIMIT).map((k) => {
+                      const id = columnId(sec.kind, k);
+                      const label = sec.kind === "attribute" ? columnLabel({ id, kind: "attribute", key: k }) : k;
+                      return (
+                        <li key={id}>
+                          <label title={id}>
+                            <input type="checkbox" checked={shown.has(id)} onChange={() => onChange(toggleColumn(columns, id))} aria-label={`${sec.kind} ${k}`} />
+                            {label}
+                          </label>
+                        </li>
+                      );
+                    })}
+                  </ul>
+                  {sec.keys.length > SECTION_LIMIT && (
+                    <div className="muted picker-none">{sec.keys.length - SECTION_LIMIT} more: narrow the search</div>
+                  )}
+                </section>
+              ))}
+            </div>
           </div>
         </div>
       )}

@@ -54,6 +54,7 @@ export function useRuns(experimentId: string, filter: string, orderBy: string) {
       const abort = new AbortController();
       inFlight.current = abort;
       const started = performance.now();
+      if (token === null) performance.mark("runyard:runs:first-request");
       setState((s) => ({ ...s, loading: true }));
       try {
         const page = await searchRuns({
@@ -65,6 +66,7 @@ export function useRuns(experimentId: string, filter: string, orderBy: string) {
           signal: abort.signal,
         });
         if (gen !== generation.current) return;
+        if (token === null) performance.mark("runyard:runs:first-response");
         const rows = page.items.map(normaliseRun);
         const changed = collectKeys(keys.current, rows);
         setState((s) => {
