@@ -215,6 +215,14 @@ def test_a_valid_and_an_invalid_filter(server: ServerProcess, seeded: Seeded, wa
     assert bad.get_attribute("data-column") == "metrics.loss"
     watched.screenshot("ui-runs-filter-invalid")
 
+    # An error about a column not shown: one click shows it, marked.
+    box.fill("params.zeta = 1")
+    box.press("Enter")
+    page.locator(".filter-error", has_text="expected a quoted string for params.zeta").wait_for()
+    page.get_by_role("button", name="Show the column params.zeta").click()
+    expect(page.locator(".runs-head .offending")).to_have_attribute("data-column", "params.zeta")
+    assert "params.zeta" in _hash_query(page)["col"]
+
     # A key with a special character: the whole key marked, a quoting fix offered and applied.
     box.fill("tags.team-name = 'x'")
     box.press("Enter")

@@ -21,6 +21,7 @@ import {
   ORDER_PARAM,
   parseColumnId,
   parseOrder,
+  toggleColumn,
   VIEW_PARAM,
   withColumns,
   withParam,
@@ -194,6 +195,13 @@ export function ExperimentPage({ experimentId, query }: { experimentId: string; 
           warning={warning}
           mark={mark}
           fix={problem?.fix ?? null}
+          errorExtra={
+            problem?.column && !columnIds.includes(problem.column) && parseColumnId(problem.column) ? (
+              <button type="button" className="link-button" onClick={() => setColumns(toggleColumn(columnIds, problem.column ?? ""))}>
+                Show the column {problem.column}
+              </button>
+            ) : null
+          }
         >
           <ColumnPicker
             columns={columnIds}

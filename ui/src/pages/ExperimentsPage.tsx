@@ -207,7 +207,7 @@ export function ExperimentsPage({ query }: { query: URLSearchParams }) {
       </FilterBox>
       {error !== null && !filterError && <ErrorBanner error={error} />}
       <ErrorBanner error={actionError} />
-      {rows === null ? (
+      {rows === null || !session.loaded ? (
         <Loading what="experiments" />
       ) : (
         <>

@@ -24,6 +24,8 @@ export interface FilterBoxProps {
   fix?: string | null;
   placeholder?: string;
   label: string;
+  /** More to say under the error (e.g. a button showing the column it is about). */
+  errorExtra?: ReactNode;
   children?: ReactNode;
 }
 
@@ -39,7 +41,7 @@ function Marked({ text, mark }: { text: string; mark: FilterMark }) {
   );
 }
 
-export function FilterBox({ value, onApply, error, warning, mark, fix, placeholder, label, children }: FilterBoxProps) {
+export function FilterBox({ value, onApply, error, warning, mark, fix, placeholder, label, errorExtra, children }: FilterBoxProps) {
   const [draft, setDraft] = useState(value);
   const input = useRef<HTMLInputElement>(null);
   const layer = useRef<HTMLDivElement>(null);
@@ -103,6 +105,7 @@ export function FilterBox({ value, onApply, error, warning, mark, fix, placehold
               Use <code>{fix}</code>
             </button>
           )}
+          {errorExtra}
         </div>
       )}
       {current && !error && warning && (

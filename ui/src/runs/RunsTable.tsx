@@ -51,7 +51,7 @@ interface RowProps {
 
 function NameCell({ row, depth, childCount, expanded, orphan, experimentId, onToggle }: Omit<RowProps, "index" | "selected" | "start" | "columns" | "onCheck">) {
   return (
-    <div className="cell name-cell" style={{ paddingLeft: 6 + depth * 18 }} title={row.name || row.id}>
+    <div className="cell name-cell" role="cell" style={{ paddingLeft: 6 + depth * 18 }} title={row.name || row.id}>
       {childCount > 0 ? (
         <button
           type="button"
@@ -87,7 +87,7 @@ const Row = memo(function Row(props: RowProps) {
       aria-rowindex={index + 2}
       data-run-id={row.id}
     >
-      <div className="cell check-cell">
+      <div className="cell check-cell" role="cell">
         <input
           type="checkbox"
           aria-label={`Select ${row.name || row.id}`}
@@ -153,7 +153,7 @@ export function RunsTable(props: RunsTableProps) {
 
   return (
     <div
-      className="runs-table"
+      className={`runs-table${columns[0]?.id === "name" ? " name-first" : ""}`}
       ref={scroller}
       role="table"
       aria-label="Runs"
