@@ -54,16 +54,7 @@ export function ExperimentPage({ experimentId, query }: { experimentId: string; 
   const urlColumns = useMemo(() => columnsFromQuery(query), [query]);
   const view: View = query.get(VIEW_PARAM) === "chart" ? "chart" : "table";
 
-  const [experiment, setExperiment] = useState<Experiment | null>(null);
-  const [experimentError, setExperimentError] = useState<unknown>(null);
-  useEffect(() => {
-    const abort = new AbortController();
-    getExperiment(experimentId, abort.signal).then(setExperiment, (e: unknown) => {
-      if (!abort.signal.aborted) setExperimentError(e);
-    });
-    return () => abort.abort();
-  }, [experimentId]);
-
+  // The runs first: its request goes out before the experiment's (effects run in order).
   const runs = useRuns(experimentId, filter, order);
   const markedFirstRows = useRef(false);
   useEffect(() => {
@@ -73,6 +64,16 @@ export function ExperimentPage({ experimentId, query }: { experimentId: string; 
       performance.mark("runyard:runs:first-rows");
     }
   }, [runs.rows.length]);
+
+  const [experiment, setExperiment] = useState<Experiment | null>(null);
+  const [experimentError, setExperimentError] = useState<unknown>(null);
+  useEffect(() => {
+    const abort = new AbortController();
+    getExperiment(experimentId, abort.signal).then(setExperiment, (e: unknown) => {
+      if (!abort.signal.aborted) setExperimentError(e);
+    });
+    return () => abort.abort();
+  }, [experimentId]);
 
   // Columns: the URL's, else the defaults for the keys of the first page.
   const defaultKeys = runs.firstKeys ?? runs.keys;
