@@ -201,6 +201,10 @@ class WebUi(Workload):
 
     def measure(self, target: Target) -> dict[str, Figure]:
         ui = UIS[target.name]
+        page = target.api.client().get("/")
+        if page.status_code != 200 or "html" not in page.headers.get("content-type", ""):
+            missing = Figure.missing(f"n/a (its page at / answered {page.status_code}: {page.text[:160]})")
+            return {q.key: missing for q in self.quantities}
         out: dict[str, Figure] = {}
         with browser.chromium() as chromium:
             for keys, fn in (
