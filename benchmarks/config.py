@@ -38,6 +38,13 @@ class Sizes:
     w11_runs: int = 40  # runs logged into the linked workspace while its links are paused
     w11_points_per_run: int = 10_000  # 10 keys x 1,000 steps, in log-batch requests of 1,000 points
     w11_reps: int = 3  # log, then drain into each target: the median of these repetitions (no warm-up)
+    w12_runs: int = 10_000  # W12: runs in the table (20 params, 20 metrics, 10 tags each)
+    w12_keys: int = 200  # W12: metric keys of one run (its charts page)
+    w12_key_steps: int = 1000  # W12: steps of each of those keys
+    w12_reps: int = 5  # W12: page loads measured per figure, after one warm-up load
+    w12_scroll_reps: int = 3  # W12: scrolls of the table to its end, after one warm-up scroll
+    w12_window_s: float = 5.0  # W12: long tasks counted in the first seconds of the many-keys page
+    w12_timeout_s: float = 60.0  # W12: a page not ready within this is reported missing
     seed_workers: int = 2  # parallel HTTP connections per server used for seeding (more only adds lock contention)
 
     def to_json(self) -> dict[str, Any]:
@@ -65,4 +72,10 @@ QUICK = Sizes(
     w11_runs=4,
     w11_points_per_run=1000,
     w11_reps=1,
+    w12_runs=1_000,
+    w12_keys=50,
+    w12_key_steps=100,
+    w12_reps=3,
+    w12_scroll_reps=1,
+    w12_timeout_s=30.0,
 )

@@ -65,6 +65,7 @@ def seed_search_runs(api: Api, runs: list[SearchRun], workers: int) -> list[str]
 # -- W5/W6: long metric histories -----------------------------------------------------------------
 
 HISTORY_KEY = "loss"
+HISTORY_EXPERIMENT = "bench-history"
 
 
 def history_value(run: int, step: int) -> float:
@@ -73,7 +74,7 @@ def history_value(run: int, step: int) -> float:
 
 def seed_histories(api: Api, runs: Iterable[int], steps: int, workers: int) -> list[str]:
     """Runs number `runs`, each with `steps` points of metric "loss"; returns their ids."""
-    experiment = api.experiment("bench-history")
+    experiment = api.experiment(HISTORY_EXPERIMENT)
     numbers = list(runs)
     run_ids = {r: api.create_run(experiment, f"history-{r}", BASE_TIME) for r in numbers}
     chunks = [(r, start) for r in numbers for start in range(0, steps, MAX_BATCH_METRICS)]

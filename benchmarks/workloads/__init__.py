@@ -1,4 +1,4 @@
-"""The workloads of issue 5, by id (W1 … W9), and of dual tracking (W10, W11; issue 14)."""
+"""The workloads of issue 5, by id (W1 … W9), of dual tracking (W10, W11; issue 14) and the web UI (W12; issue 15)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from benchmarks.workloads.mirror import LinkedIngest, MirrorThroughput
 from benchmarks.workloads.registry import Registry
 from benchmarks.workloads.roundtrip import CreateLogEnd, LogBatch, RoundTrips
 from benchmarks.workloads.search import SearchRuns
+from benchmarks.workloads.ui import WebUi
 
 ALL: dict[str, type[Workload]] = {
     w.id: w
@@ -25,6 +26,7 @@ ALL: dict[str, type[Workload]] = {
         Registry,
         LinkedIngest,
         MirrorThroughput,
+        WebUi,
     )
 }
 
