@@ -8,7 +8,9 @@ import { searchRuns } from "../api/mlflow";
 import { collectKeys, emptyKeys, keyLists, normaliseRun, type KeySets, type RunRow } from "./runData";
 
 export const FIRST_PAGE = 200;
-export const NEXT_PAGE = 1000;
+// Later pages are fetched as the user scrolls near the end; 500 runs keep each page's parsing and
+// normalising short enough not to stall a scroll frame for long.
+export const NEXT_PAGE = 500;
 
 export interface KeyListsSnapshot {
   metrics: string[];
@@ -67,6 +69,9 @@ export function useRuns(experimentId: string, filter: string, orderBy: string) {
         });
         if (gen !== generation.current) return;
         if (token === null) performance.mark("runyard:runs:first-response");
+        // A later page: let the browser paint a frame between parsing the answer and using it.
+        if (token !== null) await new Promise((resolve) => setTimeout(resolve, 0));
+        if (gen !== generation.current) return;
         const rows = page.items.map(normaliseRun);
         const changed = collectKeys(keys.current, rows);
         setState((s) => {
