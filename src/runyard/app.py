@@ -37,6 +37,8 @@ from runyard.api.oauth import routes as oauth_routes
 from runyard.api.route_rules import check_route_table
 from runyard.api.routing import StaticFirstRouter, mount, mount_at_root
 from runyard.api.security import SecurityMiddleware, security_rules
+from runyard.api.ui import pages as ui_pages
+from runyard.api.ui import session as ui_session
 from runyard.api.workspace_url import WorkspaceUrlMiddleware
 from runyard.config import Settings
 from runyard.services.container import Services
@@ -46,7 +48,7 @@ log = logging.getLogger("runyard")
 
 def routes() -> list[BaseRoute]:
     api = api_routes()
-    return [*api, *mlflow_ui.mounted(api, mlflow_ui.locate_build())]
+    return [*api, *ui_pages.ui_routes(), *mlflow_ui.mounted(api, mlflow_ui.locate_build())]
 
 
 def api_routes() -> list[BaseRoute]:
@@ -77,6 +79,8 @@ def api_routes() -> list[BaseRoute]:
         *mount_at_root(graphql.ENDPOINTS),
         *mount_at_root(oauth_routes.ENDPOINTS),
         *mount([*personal_tokens.ENDPOINTS, *audit_events.ENDPOINTS, *mirror_routes.ENDPOINTS], service="runyard"),
+        # Only the web UI asks these.
+        *mount(ui_session.ENDPOINTS, service="runyard", prefixes=("ajax-api",)),
         # Only where the reference serves them: the web UI's `ajax-api` prefix.
         *mount([*ui_support.ASSISTANT_ENDPOINTS, *ui_support.GATEWAY_ENDPOINTS], prefixes=("ajax-api",)),
     ]

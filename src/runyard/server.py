@@ -25,6 +25,8 @@ import uvicorn
 from uvicorn.supervisors.multiprocess import Multiprocess
 
 from runyard import __version__
+from runyard.api import mlflow_ui
+from runyard.api.ui import pages as ui_pages
 from runyard.config import Settings, StartupError
 from runyard.http_protocol import ConnectionLimits, HttpProtocol
 from runyard.services.artifacts import prepare_artifacts
@@ -187,6 +189,13 @@ def create_first_admin(settings: Settings) -> None:
         db.dispose()
 
 
+def web_ui_line(url: str) -> str:
+    """Where the web UI is (and MLflow's, when the `mlflow` package is installed beside Runyard)."""
+    ours = f"{url}/" if (ui_pages.BUNDLE / ui_pages.INDEX).is_file() else "not built into this installation"
+    mlflow = f"; MLflow's UI at {url}{mlflow_ui.PREFIX}/" if mlflow_ui.locate_build() is not None else ""
+    return f"Runyard web UI: {ours}{mlflow}"
+
+
 def startup_lines(settings: Settings) -> list[str]:
     """What the operator reads at start-up: the stores in use and the URL to give MLflow."""
     if settings.host in _ALL_INTERFACES:
@@ -201,6 +210,7 @@ def startup_lines(settings: Settings) -> list[str]:
         f"Runyard {__version__}: database {display_url(settings.database_url)}",
         f"Runyard artifacts: local folder {settings.artifact_root} (clients see mlflow-artifacts:/ URIs)",
         "Runyard authentication: " + ("on (sign in; see `runyard user --help`)" if settings.auth_enabled else "off"),
+        web_ui_line(url),
         f"Runyard serving on {where}{workers} — point MLflow at it: export MLFLOW_TRACKING_URI={url}",
     ]
 

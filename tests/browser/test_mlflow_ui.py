@@ -25,7 +25,7 @@ REFERENCE_FAILED_REQUESTS = {
     # The UI asks who is logged in on every page; without the auth app (`mlflow server
     # --app-name basic-auth`) the reference has no such endpoint, and neither has Runyard yet
     # (identity comes with issue 12). The UI treats the 404 as "no login".
-    ("GET", "/ajax-api/2.0/mlflow/users/current", 404),
+    ("GET", "/mlflow/ajax-api/2.0/mlflow/users/current", 404),
 }
 
 # Console errors the reference produces on these pages too, as patterns of the message.
@@ -103,7 +103,7 @@ def test_the_allow_lists_judge_what_they_should() -> None:
     seeded = Seeded("1", "r" * 32, "m-" + "a" * 32, "1")
     observed = Observed(
         failed_requests=[
-            ("runs table", "GET", "/ajax-api/2.0/mlflow/users/current", 404),
+            ("runs table", "GET", "/mlflow/ajax-api/2.0/mlflow/users/current", 404),
             ("runs table", "POST", "/graphql", 404),
             ("run overview", "POST", "/graphql", 404),
             ("logged model", "GET", f"/ajax-api/2.0/mlflow/logged-models/{seeded.model_id}/artifacts/files", 404),
@@ -112,7 +112,7 @@ def test_the_allow_lists_judge_what_they_should() -> None:
             (
                 "runs table",
                 "Failed to load resource: the server responded with a status of 404 (Not Found)",
-                "/ajax-api/2.0/mlflow/users/current",
+                "/mlflow/ajax-api/2.0/mlflow/users/current",
             ),
             (
                 "runs table",

@@ -212,7 +212,7 @@ def browser_page() -> Iterator[Any]:
             browser.close()
 
 
-def visit(page: Any, base_url: str, seeded: Seeded, pages: list[UiPage] = PAGES) -> Observed:
+def visit(page: Any, base_url: str, seeded: Seeded, pages: list[UiPage] = PAGES, ui_path: str = "/mlflow/") -> Observed:
     """Load every page in turn in one tab, waiting for each to render and for the network to go
     idle; returns what failed on the way. Each page is a fresh load (through `about:blank`): the UI
     does not reload an artifact preview when only the hash changes, and a fresh load attributes
@@ -236,7 +236,8 @@ def visit(page: Any, base_url: str, seeded: Seeded, pages: list[UiPage] = PAGES)
     page.on("response", on_response)
     page.on("console", on_console)
     page.on("pageerror", lambda error: observed.console_errors.append((observed.current, f"pageerror: {error}", "")))
-    root = base_url.rstrip("/") + "/"
+    # On Runyard MLflow's UI lives at `/mlflow/` (Runyard's own UI has the root); `mlflow server` serves it at `/`.
+    root = base_url.rstrip("/") + ui_path
     for ui_page in pages:
         page.goto("about:blank")
         observed.current = ui_page.name
@@ -255,7 +256,7 @@ def main(argv: list[str]) -> int:
     base_url = argv[1] if len(argv) > 1 else "http://127.0.0.1:5000"
     seeded = seed(base_url)
     with browser_page() as page:
-        observed = visit(page, base_url, seeded)
+        observed = visit(page, base_url, seeded, ui_path="/")
     print(json.dumps({"seeded": seeded.__dict__, **observed.__dict__}, indent=1))
     return 0
 

@@ -134,10 +134,14 @@ def _graphql(r: R, _n: int) -> Call:
 
 # (method, path below the API prefix or at the root) → the request.
 SPECS: dict[tuple[str, str], Spec] = {
+    # Runyard's web UI (public: the page holds no data) and MLflow's at `/mlflow/`.
     ("GET", "/"): lambda r, n: Call(),
+    ("GET", "/assets/{path:path}"): lambda r, n: Call(path={"path": "nothing.js"}),
+    ("GET", "runyard/ui/session"): lambda r, n: Call(),
+    ("GET", "/mlflow/"): lambda r, n: Call(),
     ("GET", "/health"): lambda r, n: Call(),
     ("GET", "/version"): lambda r, n: Call(),
-    ("GET", "/static-files/{path:path}"): lambda r, n: Call(path={"path": "nothing.js"}),
+    ("GET", "/mlflow/static-files/{path:path}"): lambda r, n: Call(path={"path": "nothing.js"}),
     ("GET", "/get-artifact"): lambda r, n: Call(params={"run_id": r.run, "path": "f.txt"}),
     ("GET", "/model-versions/get-artifact"): lambda r, n: Call(params={"name": r.model, "version": "1", "path": "x"}),
     ("POST", "/graphql"): _graphql,
@@ -399,19 +403,26 @@ SPECS.update(
 )
 
 _PREFIXES = ("/api/2.0/", "/ajax-api/2.0/", "/api/3.0/", "/ajax-api/3.0/")
+MLFLOW_UI_PREFIX = "/mlflow"
 
 
-def served_routes(table: list[BaseRoute]) -> list[Route]:
-    out: list[Route] = []
+def served_routes(table: list[BaseRoute], prefix: str = "") -> list[tuple[str, Route]]:
+    """(full path, route) of every route, those inside mounts (the MLflow UI at `/mlflow/`) included."""
+    out: list[tuple[str, Route]] = []
     for r in table:
         if isinstance(r, Mount):
-            out += served_routes(list(r.routes))
+            out += served_routes(list(r.routes), prefix + r.path)
         elif isinstance(r, Route):
-            out.append(r)
+            out.append((prefix + r.path, r))
     return out
 
 
 def _key(path: str) -> str:
+    # Below the MLflow UI's prefix, everything but the UI's own page and files is a twin of a route
+    # at the root (the page calls the API relative to itself).
+    own = (f"{MLFLOW_UI_PREFIX}/", f"{MLFLOW_UI_PREFIX}/static-files/")
+    if path.startswith(f"{MLFLOW_UI_PREFIX}/") and path != own[0] and not path.startswith(own[1]):
+        path = path[len(MLFLOW_UI_PREFIX) :]
     for prefix in _PREFIXES:
         if path.startswith(prefix):
             return path[len(prefix) :]
@@ -423,12 +434,12 @@ def matrix_routes(*, twins: bool = True) -> list[tuple[str, str, str]]:
     that serve one endpoint under several prefixes (the same handler, wrapped once with its rule)."""
     out = []
     seen: set[tuple[str, int]] = set()
-    for route in served_routes(routes()):
+    for path, route in served_routes(routes()):
         for method in sorted((route.methods or {"GET"}) - {"HEAD"}):
             if not twins and (method, id(route.endpoint)) in seen:
                 continue
             seen.add((method, id(route.endpoint)))
-            out.append((method, route.path, str(route.access)))  # type: ignore[attr-defined]
+            out.append((method, path, str(route.access)))  # type: ignore[attr-defined]
     return out
 
 
@@ -436,9 +447,9 @@ def test_prefix_twins_share_one_checked_handler() -> None:
     """What lets the matrix send one request per endpoint: every twin of a route is the very same
     wrapped handler, so it applies the very same rule."""
     by_key: dict[tuple[str, str], set[int]] = {}
-    for route in served_routes(routes()):
+    for path, route in served_routes(routes()):
         for method in route.methods or ():
-            by_key.setdefault((method, _key(route.path)), set()).add(id(route.endpoint))
+            by_key.setdefault((method, _key(path)), set()).add(id(route.endpoint))
     assert all(len(ids) == 1 for ids in by_key.values())
 
 

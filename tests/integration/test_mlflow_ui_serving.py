@@ -1,5 +1,6 @@
-"""A live server serves the installed MLflow UI without importing `mlflow`, and the UI's own
-requests from its page (same origin, its fetch wrapper's content type) pass the request guards."""
+"""A live server serves the installed MLflow UI at `/mlflow/` (Runyard's own UI has `/`) without
+importing `mlflow`, and the UI's own requests from its page (same origin, its fetch wrapper's
+content type) pass the request guards."""
 
 from __future__ import annotations
 
@@ -43,8 +44,8 @@ migrate.upgrade(settings.database_url)
 prepare_artifacts(settings.database_url, settings.artifact_root)
 app = create_app(settings)
 with TestClient(app, base_url="http://127.0.0.1:5000") as client:
-    page = client.get("/")
-    asset = client.get("/static-files/manifest.json")
+    page = client.get("/mlflow/")
+    asset = client.get("/mlflow/static-files/manifest.json")
 print(json.dumps({
     "status": page.status_code,
     "page": page.text,
@@ -80,22 +81,24 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
 
 def test_the_live_server_serves_the_installed_page_and_its_files(live: ServerProcess) -> None:
     with httpx.Client(base_url=live.url) as http:
-        page = http.get("/")
+        page = http.get("/mlflow/")
         assert page.status_code == 200 and page.content == installed_index()
         assert page.headers["content-type"] == "text/html; charset=utf-8"
         assert page.headers["x-content-type-options"] == "nosniff"
         # Every script and stylesheet the page names is there, with its type.
         for src in (*_attr(page.text, 'src="'), *_attr(page.text, 'href="')):
-            asset = http.get("/" + src.removeprefix("./"))
+            asset = http.get("/mlflow/" + src.removeprefix("./"))
             assert asset.status_code == 200, src
             assert asset.headers["x-content-type-options"] == "nosniff"
-        script = http.get("/" + next(s for s in _attr(page.text, 'src="') if s.endswith(".js")))
+        script = http.get("/mlflow/" + next(s for s in _attr(page.text, 'src="') if s.endswith(".js")))
         assert script.headers["content-type"] == "text/javascript; charset=utf-8"
         assert script.headers["cache-control"] == "public, max-age=31536000, immutable"
-        assert http.get("/static-files/static").status_code == 404
-        assert http.get("/w/default/", follow_redirects=False).headers["location"] == (
-            "/#/experiments?workspace=default"
+        assert http.get("/mlflow/static-files/static").status_code == 404
+        assert http.get("/w/default/mlflow/", follow_redirects=False).headers["location"] == (
+            "/mlflow/#/experiments?workspace=default"
         )
+        # The page's API calls, relative to it, reach the API below the prefix.
+        assert http.get("/mlflow/ajax-api/2.0/mlflow/experiments/get", params={"experiment_id": "0"}).status_code == 200
 
 
 def _attr(html: str, marker: str) -> list[str]:

@@ -20,9 +20,20 @@ from runyard.store.transient import transient_reason
 log = logging.getLogger("runyard.api")
 
 
-async def mlflow_error(_request: Request, exc: Exception) -> Response:
+# A script's request (`X-Requested-With: XMLHttpRequest`, as Runyard's web UI sends on every call)
+# gets its 401 without the `WWW-Authenticate` challenge: a browser answers a Basic challenge to a
+# script with its own password dialog, where the UI sends the user to the login page instead.
+SCRIPT_REQUEST_HEADER = "x-requested-with"
+SCRIPT_REQUEST_VALUE = "xmlhttprequest"
+
+
+async def mlflow_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, MlflowError)
-    return error_response(exc)
+    response = error_response(exc)
+    script = request.headers.get(SCRIPT_REQUEST_HEADER, "").lower() == SCRIPT_REQUEST_VALUE
+    if script and "www-authenticate" in response.headers:
+        del response.headers["www-authenticate"]
+    return response
 
 
 async def http_error(request: Request, exc: Exception) -> Response:

@@ -7,13 +7,14 @@ it: the page at `<prefix>/`, its files at `<prefix>/static-files/<path>`. The pa
 everything else relative to itself (`ajax-api/2.0/mlflow/...`, `get-artifact?...`,
 `static-files/...`), so below the prefix the whole API is visible as well.
 
-`PREFIX` is where the UI lives. It is the root today; when Runyard's own UI takes `/`, setting
-it to `"/mlflow"` moves the MLflow UI (and the API it calls) below `/mlflow/` and frees `/`.
+`PREFIX` is where the UI lives: `/mlflow/`, since Runyard's own UI (`runyard.api.ui`) takes `/`. The
+MLflow UI is mounted there together with the API it calls (`/mlflow/ajax-api/...`).
 
 With workspaces in the URL (`/w/<workspace>/`, see `runyard.api.workspace_url`) the page is not
 served again: the UI picks the workspace itself (its `?workspace=` route parameter, sent as the
 `X-MLFLOW-WORKSPACE` header), and a page below `/w/a/` whose user switched to workspace `b` would
-name two workspaces in every call. `/w/<workspace>/` redirects to the UI opened on that workspace.
+name two workspaces in every call. `/w/<workspace>/mlflow/` redirects to the UI opened on that
+workspace.
 """
 
 from __future__ import annotations
@@ -33,9 +34,8 @@ from runyard.api.routing import WORKSPACE_SCOPE_KEY
 from runyard.api.static_files import REVALIDATE, StaticFolder, not_found
 from runyard.domain.access_rules import parse_rule
 
-# Where the MLflow UI is mounted: "" is the root. Runyard's own UI will take `/`; then this
-# becomes "/mlflow" (no trailing slash) and the MLflow UI is at `/mlflow/`.
-PREFIX: Final = ""
+# Where the MLflow UI is mounted (no trailing slash; "" would be the root, which Runyard's UI has).
+PREFIX: Final = "/mlflow"
 
 DISTRIBUTION: Final = "mlflow"
 BUILD_DIR: Final = "mlflow/server/js/build"

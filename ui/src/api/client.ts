@@ -85,7 +85,9 @@ export interface RequestOptions {
 
 export async function request<T>(path: string, options: RequestOptions = {}): Promise<T> {
   const method = options.method ?? "GET";
-  const headers: Record<string, string> = { Accept: "application/json" };
+  // `X-Requested-With`: the server then answers a 401 without a Basic challenge, so the browser
+  // shows no password dialog and the page sends the user to the login page instead.
+  const headers: Record<string, string> = { Accept: "application/json", "X-Requested-With": "XMLHttpRequest" };
   if (options.body !== undefined) headers["Content-Type"] = "application/json";
   if (method !== "GET") {
     const token = cookie(CSRF_COOKIE);

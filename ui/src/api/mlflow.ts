@@ -158,13 +158,11 @@ export async function listWorkspaces(signal?: AbortSignal): Promise<Workspace[]>
   return body.workspaces ?? [];
 }
 
-/** The signed-in user, or null when the server runs without authentication (the endpoint is absent). */
+/** The signed-in user, or null when the server runs without authentication. Without a session on a
+ * server that signs users in, the 401 sends the browser to the login page. */
 export async function currentUser(signal?: AbortSignal): Promise<CurrentUser | null> {
-  try {
-    const body = await request<{ user?: CurrentUser }>(`${M}/users/current`, { signal, quiet: [404] });
-    return body.user ?? null;
-  } catch (e) {
-    if (e instanceof Error && "status" in e && (e as { status: number }).status === 404) return null;
-    throw e;
-  }
+  const body = await request<{ auth_enabled: boolean; user?: CurrentUser }>("ajax-api/2.0/runyard/ui/session", {
+    signal,
+  });
+  return body.user ?? null;
 }

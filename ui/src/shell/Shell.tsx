@@ -44,7 +44,7 @@ export function Shell({ route, children }: { route: Route; children: ReactNode }
           <WorkspaceSwitcher />
           {user && (
             <span className="user">
-              {user.username}{" "}
+              <span className="user-name">{user.username}</span>{" "}
               <a href={`${serverRoot()}logout`} className="muted">
                 Sign out
               </a>
