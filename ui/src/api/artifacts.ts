@@ -71,7 +71,7 @@ async function errorOf(response: Response): Promise<ApiError> {
 
 /** The first `cap` bytes of the file at `url`; the download stops there. */
 export async function fetchHead(url: string, cap: number, signal?: AbortSignal): Promise<FileHead> {
-  const response = await fetch(url, { credentials: "same-origin", signal });
+  const response = await fetch(url, { credentials: "same-origin", signal, headers: { "X-Requested-With": "XMLHttpRequest" } });
   if (!response.ok) {
     if (response.status === 401) toLogin();
     throw await errorOf(response);

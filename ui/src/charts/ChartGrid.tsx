@@ -5,6 +5,7 @@
 import { useMemo, useState } from "react";
 import type { XAxis } from "../api/charts";
 import { runColors } from "./colors";
+import { keyMatches } from "./keys";
 import { LazyMount } from "./LazyMount";
 import { MetricChart, type ChartSettings } from "./MetricChart";
 import "./charts.css";
@@ -37,25 +38,6 @@ const X_AXES: { value: XAxis; label: string }[] = [
   { value: "wall", label: "Wall time" },
   { value: "relative", label: "Relative time" },
 ];
-
-/** Whether `key` matches the filter box: every word of it, case-insensitive; `/re/` as a regex. */
-export function keyMatches(key: string, filter: string): boolean {
-  const f = filter.trim();
-  if (!f) return true;
-  const re = /^\/(.+)\/([a-z]*)$/.exec(f);
-  if (re) {
-    try {
-      return new RegExp(re[1] ?? "", re[2] || "i").test(key);
-    } catch {
-      return false;
-    }
-  }
-  const k = key.toLowerCase();
-  return f
-    .toLowerCase()
-    .split(/\s+/)
-    .every((w) => k.includes(w));
-}
 
 export function ChartGrid({
   runs,

@@ -379,7 +379,9 @@ export function MetricChart({
             <span key={r.runId} className="legend-item" role="listitem" title={r.runId}>
               <span className="swatch" style={{ background: colors.get(r.runId) }} />
               {r.label}
-              {!byRun.get(r.runId)?.step.length && state.series ? <span className="muted"> (none)</span> : null}
+              {state.series && !byRun.get(r.runId)?.step.length ? (
+                <span className="muted">{byRun.get(r.runId)?.x_min === null || !byRun.has(r.runId) ? " (not logged)" : " (none in view)"}</span>
+              ) : null}
             </span>
           ))}
         </div>

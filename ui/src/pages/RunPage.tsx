@@ -4,10 +4,10 @@
 // run is re-read every few seconds while the page is visible.
 import { useEffect, useMemo, useState } from "react";
 import { runArtifacts } from "../api/artifacts";
-import { getExperiment, getRun } from "../api/mlflow";
+import { getExperiment, getRun, searchRuns } from "../api/mlflow";
 import type { Run } from "../api/types";
 import { ArtifactBrowser } from "../artifacts/ArtifactBrowser";
-import { ChartGrid, DEFAULT_SETTINGS } from "../charts/ChartGrid";
+import { ChartGrid, DEFAULT_SETTINGS, type ChartRun } from "../charts/ChartGrid";
 import type { ChartSettings } from "../charts/MetricChart";
 import type { XAxis } from "../api/charts";
 import { ErrorBanner, Loading } from "../components/status";
@@ -17,7 +17,7 @@ import { RunHeader } from "../run/RunHeader";
 import { Datasets, Lineage, LoggedModels, RegisteredVersions } from "../run/Related";
 import { MetricsTable, ParamsTable } from "../run/Tables";
 import { TagsPanel } from "../run/TagsPanel";
-import { NOTE, tagMap } from "../run/tags";
+import { NOTE, PARENT, tagMap } from "../run/tags";
 import { useAsync } from "../run/useAsync";
 import "../run/run.css";
 
@@ -56,40 +56,105 @@ function settingsFrom(query: URLSearchParams): Partial<ChartSettings> {
   return out;
 }
 
-function keepSettings(s: ChartSettings, filter: string | null): void {
+interface ChartView {
+  settings: ChartSettings;
+  filter: string;
+  /** Other runs overlaid on this run's charts (`runs=<id>,<id>` in the URL). */
+  others: string[];
+  children: boolean;
+}
+
+function keepView(v: ChartView): void {
   const q = new URLSearchParams();
-  if (filter) q.set("filter", filter);
-  if (s.xAxis !== DEFAULT_SETTINGS.xAxis) q.set("x", s.xAxis);
-  if (s.smoothing) q.set("smooth", String(s.smoothing));
-  if (s.log) q.set("log", "1");
-  if (!s.band) q.set("band", "0");
+  if (v.filter) q.set("filter", v.filter);
+  if (v.settings.xAxis !== DEFAULT_SETTINGS.xAxis) q.set("x", v.settings.xAxis);
+  if (v.settings.smoothing) q.set("smooth", String(v.settings.smoothing));
+  if (v.settings.log) q.set("log", "1");
+  if (!v.settings.band) q.set("band", "0");
+  if (v.others.length) q.set("runs", v.others.join(","));
+  if (v.children) q.set("children", "1");
   replaceQuery(q);
 }
 
+function chartRun(r: Run): ChartRun {
+  return { runId: r.info.run_id, label: r.info.run_name || r.info.run_id, running: r.info.status === "RUNNING" };
+}
+
 function RunCharts({ run, query }: { run: Run; query: URLSearchParams }) {
-  const keys = useMemo(() => (run.data.metrics ?? []).map((m) => m.key), [run.data.metrics]);
-  const runs = useMemo(
-    () => [{ runId: run.info.run_id, label: run.info.run_name || run.info.run_id, running: run.info.status === "RUNNING" }],
-    [run.info.run_id, run.info.run_name, run.info.status],
-  );
   // Read once: the grid owns its state and writes it back to the URL.
   const [initial] = useState(() => ({ settings: settingsFrom(query), filter: query.get("filter") ?? "" }));
-  const [current, setCurrent] = useState({ settings: { ...DEFAULT_SETTINGS, ...initial.settings }, filter: initial.filter });
+  const [view, setView] = useState<ChartView>(() => ({
+    settings: { ...DEFAULT_SETTINGS, ...initial.settings },
+    filter: initial.filter,
+    others: (query.get("runs") ?? "").split(",").filter((id) => id && id !== run.info.run_id),
+    children: query.get("children") === "1",
+  }));
+  const change = (patch: Partial<ChartView>) => {
+    const next = { ...view, ...patch };
+    setView(next);
+    keepView(next);
+  };
+  const runId = run.info.run_id;
+  const children = useAsync(
+    (signal) =>
+      searchRuns({
+        experimentIds: [run.info.experiment_id],
+        filter: `tags.${PARENT} = '${runId}'`,
+        maxResults: 100,
+        signal,
+      }).then((p) => p.items),
+    [runId, run.info.experiment_id],
+  );
+  const othersKey = view.others.join(",");
+  const others = useAsync(
+    (signal) => Promise.all(view.others.map((id) => getRun(id, signal).catch(() => null))),
+    [othersKey],
+  );
+  const all = useMemo(() => {
+    const list: Run[] = [run];
+    const seen = new Set([runId]);
+    const add = (r: Run | null) => {
+      if (r && !seen.has(r.info.run_id)) {
+        seen.add(r.info.run_id);
+        list.push(r);
+      }
+    };
+    (others.data ?? []).forEach(add);
+    if (view.children) (children.data ?? []).forEach(add);
+    return list;
+  }, [run, runId, others.data, children.data, view.children]);
+  const keys = useMemo(() => [...new Set(all.flatMap((r) => (r.data.metrics ?? []).map((m) => m.key)))], [all]);
+  const runs = useMemo(() => all.map(chartRun), [all]);
+  const kids = children.data ?? [];
   return (
-    <ChartGrid
-      runs={runs}
-      metricKeys={keys}
-      initialSettings={initial.settings}
-      initialFilter={initial.filter}
-      onSettingsChange={(s) => {
-        setCurrent((c) => ({ ...c, settings: s }));
-        keepSettings(s, current.filter);
-      }}
-      onFilterChange={(f) => {
-        setCurrent((c) => ({ ...c, filter: f }));
-        keepSettings(current.settings, f);
-      }}
-    />
+    <div>
+      {(kids.length > 0 || view.others.length > 0) && (
+        <div className="chart-runs">
+          {kids.length > 0 && (
+            <label>
+              <input type="checkbox" checked={view.children} onChange={(e) => change({ children: e.target.checked })} /> Overlay
+              child runs ({kids.length})
+            </label>
+          )}
+          {view.others.length > 0 && (
+            <span className="muted">
+              Overlaid: {(others.data ?? []).filter(Boolean).length} other run{view.others.length === 1 ? "" : "s"}{" "}
+              <button type="button" className="link-button" onClick={() => change({ others: [] })}>
+                clear
+              </button>
+            </span>
+          )}
+        </div>
+      )}
+      <ChartGrid
+        runs={runs}
+        metricKeys={keys}
+        initialSettings={initial.settings}
+        initialFilter={initial.filter}
+        onSettingsChange={(settings) => change({ settings })}
+        onFilterChange={(filter) => change({ filter })}
+      />
+    </div>
   );
 }
 
