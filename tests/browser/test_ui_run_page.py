@@ -40,6 +40,7 @@ PARAM_VALUE = "0.0123"
 JSON_VALUE = "json-value-2f7c"
 CSV_CELL = "Saint, Etienne"
 LOG_LINES = 300
+BIG_LOG_LINES = 12_000  # 1.2 MB: over the preview's 1 MiB
 MANY_KEYS = 200
 # Chromium's console line when the sandboxed HTML preview's script is refused: the proof that the
 # sandbox works, so expected on that page.
@@ -81,6 +82,7 @@ def _seed(uri: str) -> Seeded:
         for i in range(0, len(history), 1000):
             client.log_batch(run.info.run_id, metrics=history[i : i + 1000])
         mlflow.log_text("\n".join(f"log line {i}" for i in range(1, LOG_LINES + 1)), "logs/train.log")
+        mlflow.log_text("".join(f"{i:09d} {'x' * 90}\n" for i in range(BIG_LOG_LINES)), "logs/big.log")
         mlflow.log_dict({"key": JSON_VALUE, "nested": {"n": 1}}, "data.json")
         mlflow.log_text("model:\n  name: resnet\n  layers: [1, 2]\n# tuned by hand\nlr: 0.01\n", "config.yaml")
         mlflow.log_text(f'city,population\nLyon,522000\n"{CSV_CELL}",170000\n', "table.csv")
@@ -100,11 +102,19 @@ def _seed(uri: str) -> Seeded:
         labels = (features["feature_alpha"] > 0.5).astype(int)
         mlflow.log_input(from_pandas(features, name="train-set"), context="training")
         model = LogisticRegression().fit(features, labels)
+        # Requirements named: inferring them runs a subprocess that imports the model (seconds).
+        requirements = ["scikit-learn"]
         info = mlflow.sklearn.log_model(
-            model, name="model", input_example=features.head(2), registered_model_name=MODEL
+            model,
+            name="model",
+            input_example=features.head(2),
+            registered_model_name=MODEL,
+            pip_requirements=requirements,
         )
         with tempfile.TemporaryDirectory() as folder:
-            mlflow.sklearn.save_model(model, str(Path(folder) / "m"), input_example=features.head(2))
+            mlflow.sklearn.save_model(
+                model, str(Path(folder) / "m"), input_example=features.head(2), pip_requirements=requirements
+            )
             mlflow.log_artifacts(str(Path(folder) / "m"), "saved_model")
         with mlflow.start_run(experiment_id=experiment_id, run_name=CHILD, nested=True) as child:
             mlflow.log_metric("loss", 0.5, step=0)
@@ -274,6 +284,11 @@ def test_artifact_previews(server: ServerProcess, seeded: Seeded, chromium: obje
     assert query == {"path": ["logs/train.log"], "run_uuid": [seeded.run_id]}
     watched.screenshot("artifact-text")
 
+    # A log over the cap: its first MiB, and a notice saying so.
+    preview = _artifact(page, server, seeded, "logs/big.log")
+    preview.get_by_role("note").get_by_text("Showing the first 1.0 MiB of 1.2 MiB").wait_for()
+    assert preview.locator(".line-no").first.inner_text() == "1"
+
     preview = _artifact(page, server, seeded, "data.json")
     preview.locator(".tok-key").get_by_text('"key"').wait_for()
     assert preview.get_by_text(f'"{JSON_VALUE}"').is_visible()
@@ -360,6 +375,13 @@ def test_two_runs_overlay_and_a_drag_zooms_into_the_server_data(
     low, high = int(zoomed[-1]["min_x"][0]), int(zoomed[-1]["max_x"][0])
     assert 300 < low < high < 2000, (low, high)
     watched.screenshot("charts-zoomed")
+
+    # Smoothing and a log scale redraw from the same data.
+    page.get_by_label("Smoothing", exact=True).fill("0.8")
+    page.get_by_label("Log scale").check()
+    chart.locator("canvas").wait_for()
+    assert page.locator(".smoothing-value").inner_text() == "0.80"
+    watched.screenshot("charts-smoothed-log")
 
     before = len(requests)
     over.dblclick()

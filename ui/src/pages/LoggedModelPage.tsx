@@ -2,7 +2,7 @@
 // source run, and its files in the artifacts browser (the MLmodel card at the root).
 import { useMemo } from "react";
 import { loggedModelArtifacts } from "../api/artifacts";
-import { getLoggedModel } from "../api/mlflow";
+import { getExperiment, getLoggedModel } from "../api/mlflow";
 import { ArtifactBrowser } from "../artifacts/ArtifactBrowser";
 import { formatTime } from "../components/format";
 import { ErrorBanner, Loading } from "../components/status";
@@ -14,15 +14,16 @@ import "../run/run.css";
 export function LoggedModelPage({ route }: { route: Extract<Route, { page: "loggedModel" }> }) {
   const model = useAsync((signal) => getLoggedModel(route.modelId, signal), [route.modelId]);
   const source = useMemo(() => loggedModelArtifacts(route.modelId), [route.modelId]);
+  const experimentId = model.data?.info.experiment_id ?? route.experimentId;
+  const experiment = useAsync((signal) => getExperiment(experimentId, signal), [experimentId]);
   if (model.error) return <ErrorBanner error={model.error} />;
   if (!model.data) return <Loading what="logged model" />;
   const info = model.data.info;
-  const experimentId = info.experiment_id ?? route.experimentId;
   return (
     <div className="run-page">
       <header className="run-header">
         <div className="breadcrumbs">
-          <a href={href.experiments()}>Experiments</a> › <a href={href.experiment(experimentId)}>Experiment {experimentId}</a>
+          <a href={href.experiments()}>Experiments</a> › <a href={href.experiment(experimentId)}>{experiment.data?.name ?? `Experiment ${experimentId}`}</a>
         </div>
         <div className="run-title">
           <h1>{info.name || info.model_id}</h1>
