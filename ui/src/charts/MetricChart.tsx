@@ -101,6 +101,12 @@ function useSeries(runs: ChartRun[], metricKey: string, xAxis: XAxis, points: nu
   return state;
 }
 
+function isPowerOfTen(v: number): boolean {
+  if (!(v > 0)) return false;
+  const e = Math.log10(v);
+  return Math.abs(e - Math.round(e)) < 1e-9;
+}
+
 function drawMarkers(u: uPlot, shaped: Shaped, colors: string[]): void {
   if (shaped.markers.length === 0) return;
   const ctx = u.ctx;
@@ -183,7 +189,11 @@ function buildOptions(
         grid: { stroke: "#eef0f3" },
         ticks: { stroke: "#dfe3e8" },
         size: 56,
-        values: (_u, splits) => splits.map((s) => formatY(s)),
+        values: (_u, splits) => splits.map((s) => (s === null || s === undefined ? "" : formatY(s))),
+        // A log scale: grid lines and labels at the powers of ten only.
+        ...(settings.log
+          ? { filter: (_u: uPlot, splits: number[]) => splits.map((v) => (isPowerOfTen(v) ? v : null)) }
+          : {}),
       },
     ],
     cursor: {
@@ -250,6 +260,7 @@ export function MetricChart({
   const readout = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot | null>(null);
   const layoutKey = useRef("");
+  const drawn = useRef<{ data: Shaped["data"] | null; zoom: Zoom | null }>({ data: null, zoom: null });
   const [width, setWidth] = useState(0);
   const [zoom, setZoom] = useState<Zoom | null>(null);
 
@@ -295,8 +306,6 @@ export function MetricChart({
     const el = plotEl.current;
     if (!el || width <= 0) return;
     const key = JSON.stringify([
-      width,
-      height,
       shaped.columns,
       shaped.bands,
       seriesColors,
@@ -305,8 +314,12 @@ export function MetricChart({
       settings.log,
     ]);
     if (plot.current && layoutKey.current === key) {
-      plot.current.setData(shaped.data as uPlot.AlignedData, zoom === null);
-      if (zoom) plot.current.setScale("x", { min: zoom.min, max: zoom.max });
+      if (plot.current.width !== width || plot.current.height !== height) plot.current.setSize({ width, height });
+      if (drawn.current.data !== shaped.data || drawn.current.zoom !== zoom) {
+        plot.current.setData(shaped.data as uPlot.AlignedData, zoom === null);
+        if (zoom) plot.current.setScale("x", { min: zoom.min, max: zoom.max });
+        drawn.current = { data: shaped.data, zoom };
+      }
       return;
     }
     plot.current?.destroy();
@@ -325,6 +338,7 @@ export function MetricChart({
     const u = new uPlot(options, shaped.data as uPlot.AlignedData, el);
     if (zoom) u.setScale("x", { min: zoom.min, max: zoom.max });
     plot.current = u;
+    drawn.current = { data: shaped.data, zoom };
   });
   useEffect(
     () => () => {
