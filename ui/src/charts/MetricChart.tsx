@@ -394,7 +394,13 @@ export function MetricChart({
               <span className="swatch" style={{ background: colors.get(r.runId) }} />
               {r.label}
               {state.series && !byRun.get(r.runId)?.step.length ? (
-                <span className="muted">{byRun.get(r.runId)?.x_min === null || !byRun.has(r.runId) ? " (not logged)" : " (none in view)"}</span>
+                <span
+                  className="muted"
+                  title={byRun.get(r.runId)?.x_min === null || !byRun.has(r.runId) ? "This run has no such metric" : "No points in the visible range"}
+                >
+                  {" "}
+                  (none)
+                </span>
               ) : null}
             </span>
           ))}
