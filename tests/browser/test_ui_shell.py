@@ -5,6 +5,9 @@ route it was given, and the page's writes pass the CSRF check with the cookie se
 
 from __future__ import annotations
 
+import contextlib
+import io
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -34,28 +37,36 @@ def chromium() -> Iterator[object]:
         yield launched
 
 
-def _log_run(uri: str, experiment: str, workspace: str | None = None) -> tuple[str, str]:
-    """One run logged by the real client (in `workspace` if given)."""
+def _log_run(uri: str, experiment: str, workspace: str | None = None) -> tuple[str, str, str]:
+    """One run logged by the real client (in `workspace` if given): experiment id, run id, and the
+    "View run" link the client printed."""
     import mlflow
 
     mlflow.set_tracking_uri(uri)
     mlflow.set_workspace(workspace)
+    printed = io.StringIO()
     try:
         experiment_id = mlflow.create_experiment(experiment)
-        with mlflow.start_run(experiment_id=experiment_id, run_name=f"{experiment}-run") as run:
+        with (
+            contextlib.redirect_stdout(printed),
+            mlflow.start_run(experiment_id=experiment_id, run_name=f"{experiment}-run") as run,
+        ):
             mlflow.log_param("alpha", "0.5")
             mlflow.log_metric("loss", 0.25, step=1)
-        return experiment_id, run.info.run_id
+        link = re.search(r"View run \S+ at: (\S+)", printed.getvalue())
+        assert link, printed.getvalue()
+        return experiment_id, run.info.run_id, link.group(1)
     finally:
         mlflow.set_workspace(None)
 
 
 def test_the_view_run_link_opens_the_run(server: ServerProcess, chromium: object) -> None:
-    experiment_id, run_id = _log_run(server.url, "shell-link")
+    experiment_id, run_id, link = _log_run(server.url, "shell-link")
+    # As `mlflow` prints it: "View run <name> at: <uri>/#/experiments/<id>/runs/<run_id>".
+    assert link == f"{server.url}/#/experiments/{experiment_id}/runs/{run_id}"
     watched = watched_page(chromium)
     page = watched.page
-    # As `mlflow` prints it: "View run <name> at: <uri>/#/experiments/<id>/runs/<run_id>".
-    page.goto(f"{server.url}/#/experiments/{experiment_id}/runs/{run_id}")
+    page.goto(link)
     page.get_by_role("heading", name="shell-link-run").wait_for()
     assert page.title().startswith("Runyard")
     watched.screenshot("shell-run-link")
@@ -68,9 +79,15 @@ def test_the_view_run_link_opens_the_run(server: ServerProcess, chromium: object
 def test_a_workspace_in_the_url_and_the_switcher(server: ServerProcess, chromium: object) -> None:
     created = httpx.post(f"{server.url}/api/3.0/mlflow/workspaces", json={"name": "vision"})
     assert created.status_code == 201, created.text
-    _log_run(server.url, "vision-only", workspace="vision")
+    experiment_id, run_id, link = _log_run(server.url, "vision-only", workspace="vision")
     watched = watched_page(chromium)
     page = watched.page
+    # The client's link for another workspace names it in the hash (`?workspace=vision`): the page
+    # moves below /w/vision/ and opens the run there.
+    assert link.endswith("?workspace=vision")
+    page.goto(link)
+    page.wait_for_url(f"{server.url}/w/vision/#/experiments/{experiment_id}/runs/{run_id}")
+    page.get_by_role("heading", name="vision-only-run").wait_for()
     page.goto(f"{server.url}/w/vision/#/experiments")
     page.get_by_role("link", name="vision-only").wait_for()
     assert page.get_by_role("link", name="shell-link").count() == 0
