@@ -37,6 +37,7 @@ from runyard.api.oauth import routes as oauth_routes
 from runyard.api.route_rules import check_route_table
 from runyard.api.routing import StaticFirstRouter, mount, mount_at_root
 from runyard.api.security import SecurityMiddleware, security_rules
+from runyard.api.ui import charts as ui_charts
 from runyard.api.ui import pages as ui_pages
 from runyard.api.ui import session as ui_session
 from runyard.api.workspace_url import WorkspaceUrlMiddleware
@@ -83,6 +84,7 @@ def api_routes() -> list[BaseRoute]:
         *mount(ui_session.ENDPOINTS, service="runyard", prefixes=("ajax-api",)),
         # Only where the reference serves them: the web UI's `ajax-api` prefix.
         *mount([*ui_support.ASSISTANT_ENDPOINTS, *ui_support.GATEWAY_ENDPOINTS], prefixes=("ajax-api",)),
+        *mount(ui_charts.ENDPOINTS, service="runyard"),
     ]
 
 

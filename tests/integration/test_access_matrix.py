@@ -221,6 +221,7 @@ SPECS: dict[tuple[str, str], Spec] = {
     ("GET", "mlflow/metrics/get-history-bulk-interval"): lambda r, n: Call(
         params={"run_ids": r.run, "metric_key": "m", "max_results": 10}
     ),
+    ("GET", "runyard/metrics/downsampled"): lambda r, n: Call(params={"run_id": r.run, "metric_key": "m"}),
     ("POST", "mlflow/model-versions/create"): lambda r, n: Call(
         body={"name": r.model, "source": f"runs:/{r.run}/f.txt", "run_id": r.run}
     ),

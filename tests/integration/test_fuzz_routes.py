@@ -47,6 +47,7 @@ _MESSAGE_MODULES = (
     "runyard.api.mlflow.artifacts",
     "runyard.api.mirror.imports",
     "runyard.api.mirror.links",
+    "runyard.api.ui.charts",
 )
 
 

@@ -15,6 +15,7 @@ from runyard.services.capabilities import Capabilities
 from runyard.services.experiments import ExperimentService
 from runyard.services.identity.service import Identity
 from runyard.services.logged_models import LoggedModelService
+from runyard.services.metric_charts import MetricChartService
 from runyard.services.metric_history import MetricHistoryService
 from runyard.services.mirror.journal import ArtifactJournal, MirrorJournal
 from runyard.services.mirror.links import LinkService
@@ -50,6 +51,7 @@ class Services:
     runs: RunService
     run_search: RunSearchService
     metric_history: MetricHistoryService
+    metric_charts: MetricChartService
     artifacts: ArtifactService
     artifact_owners: ArtifactOwners
     capabilities: Capabilities
@@ -85,6 +87,7 @@ class Services:
         point_writer = PointWriter(db, recorder=journal.points_written)
         runs = RunService(db, keys, experiments, logged_models, point_writer, journal)
         model_versions = ModelVersionService(db, keys)
+        metric_history = MetricHistoryService(db, keys, runs)
         return cls(
             settings=settings,
             db=db,
@@ -92,7 +95,8 @@ class Services:
             experiments=experiments,
             runs=runs,
             run_search=RunSearchService(db, keys),
-            metric_history=MetricHistoryService(db, keys, runs),
+            metric_history=metric_history,
+            metric_charts=MetricChartService(db, keys, metric_history),
             artifacts=artifacts,
             artifact_owners=ArtifactOwners(db),
             # The request-auth provider clients should load, as `mlflow server` advertises it.

@@ -48,9 +48,10 @@ class MetricHistoryService:
         self._keys = keys
         self._runs = runs
 
-    def _move_waiting_points(self) -> None:
+    def move_waiting_points(self) -> None:
         """Points acknowledged by the SQLite point writer may still wait in `metric_inbox`, which
-        the history queries do not read: move them into `metrics` first."""
+        the history queries do not read: move them into `metrics` first (chart reads too:
+        `services.metric_charts`)."""
         if not self._db.is_sqlite:
             return
         with self._db.read() as conn:
@@ -73,7 +74,7 @@ class MetricHistoryService:
         if after is not None and position is None:
             raise invalid(f"Invalid page token, it does not mark a point of a metric history: '{page_token}'")
         key_id = self._keys.existing_id(key)
-        self._move_waiting_points()
+        self.move_waiting_points()
         with self._db.read() as conn:
             row = self._runs.find(conn, ctx, run_id)
             if row is None or key_id is None:
@@ -112,7 +113,7 @@ class MetricHistoryService:
                 f"end_step must be greater than start_step. Found start_step={start_step} and end_step={end_step}."
             )
         key_id = self._keys.existing_id(key)
-        self._move_waiting_points()
+        self.move_waiting_points()
         out: list[RunMetric] = []
         with self._db.read() as conn:
             # Runs that do not exist (in the caller's workspace) contribute nothing, as in the reference.
@@ -144,7 +145,7 @@ class MetricHistoryService:
         key_id = self._keys.existing_id(key)
         if key_id is None or remaining == 0:
             return []
-        self._move_waiting_points()
+        self.move_waiting_points()
         out: list[RunMetric] = []
         with self._db.read() as conn:
             rows = run_store.get_many(conn, sorted({r for r in run_ids if r}))

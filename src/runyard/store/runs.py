@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Connection, delete, select, update
@@ -200,13 +200,19 @@ def insert_params(conn: Connection, pk: int, params: Sequence[tuple[int, str]]) 
 
 _INSERT_POINTS = "INSERT INTO metrics (run_id, key_id, step, timestamp, value, is_nan)"
 _POINTS_CONFLICT = "ON CONFLICT (run_id, key_id, step, timestamp, value, is_nan) DO NOTHING"
-_UPSERT_LATEST = "INSERT INTO latest_metrics (run_id, key_id, step, timestamp, value, is_nan)"
-# The newest point per key wins by (step, timestamp, value), as in the reference store.
-_LATEST_CONFLICT = (
-    "ON CONFLICT (run_id, key_id) DO UPDATE SET step = excluded.step, timestamp = excluded.timestamp, "
-    "value = excluded.value, is_nan = excluded.is_nan "
-    "WHERE (excluded.step, excluded.timestamp, excluded.value) > "
+_LATEST_POINT = ("step", "timestamp", "value", "is_nan")
+_UPSERT_LATEST = "INSERT INTO latest_metrics (run_id, key_id, step, timestamp, value, is_nan, stale_from)"
+# The newest point per key wins by (step, timestamp, value), as in the reference store; the series'
+# rollups are out of date from the lowest step written (`store.metric_rollups`).
+_NEWER = (
+    "(excluded.step, excluded.timestamp, excluded.value) > "
     "(latest_metrics.step, latest_metrics.timestamp, latest_metrics.value)"
+)
+_LATEST_CONFLICT = (
+    "ON CONFLICT (run_id, key_id) DO UPDATE SET "
+    + ", ".join(f"{c} = CASE WHEN {_NEWER} THEN excluded.{c} ELSE latest_metrics.{c} END" for c in _LATEST_POINT)
+    + ", stale_from = CASE WHEN latest_metrics.stale_from <= excluded.stale_from "
+    "THEN latest_metrics.stale_from ELSE excluded.stale_from END"
 )
 
 
@@ -221,6 +227,7 @@ class PreparedPoints:
 
     points: list[Any]  # (run_id, key_id, step, timestamp, value, is_nan) per point, run_id 0
     latest: list[Any]  # the same layout, the newest point per key
+    lowest: dict[int, int] = field(default_factory=dict)  # key_id -> the lowest step of its points
 
     @property
     def count(self) -> int:
@@ -229,6 +236,10 @@ class PreparedPoints:
 
 _POINT_COLUMNS = 6
 _POINT_PG_TYPES = ("integer", "integer", "bigint", "bigint", "double precision", "boolean")
+# A latest_metrics row: a point's columns, then stale_from.
+_LATEST_COLUMNS = _POINT_COLUMNS + 1
+_ALL_STALE = -(2**63)
+_LATEST_PG_TYPES = (*_POINT_PG_TYPES, "bigint")
 
 
 def prepare_points(points: Iterable[tuple[Any, ...]], key_ids: dict[str, int]) -> PreparedPoints:
@@ -248,7 +259,20 @@ def prepare_points(points: Iterable[tuple[Any, ...]], key_ids: dict[str, int]) -
         if current is None or (step, timestamp, stored) > current[:3]:
             latest[key_id] = (step, timestamp, stored, is_nan)
     newest = [value for key_id, row in latest.items() for value in (0, key_id, *row)]
-    return PreparedPoints(flat, newest)
+    return PreparedPoints(flat, newest, _lowest_steps(flat, latest))
+
+
+def _lowest_steps(flat: list[Any], keys: dict[int, Any]) -> dict[int, int]:
+    """The lowest step of each key's points in `flat` (the layout of `PreparedPoints.points`)."""
+    if len(keys) == 1:
+        return {key_id: min(flat[2::_POINT_COLUMNS]) for key_id in keys}
+    lowest: dict[int, int] = {}
+    get = lowest.get
+    for key_id, step in zip(flat[1::_POINT_COLUMNS], flat[2::_POINT_COLUMNS], strict=True):
+        low = get(key_id)
+        if low is None or step < low:
+            lowest[key_id] = step
+    return lowest
 
 
 def insert_points(conn: Connection, pk: int, prepared: PreparedPoints) -> None:
@@ -265,6 +289,7 @@ def insert_points_of_runs(
     """
     points: list[Any] = []
     newest: dict[tuple[int, int], tuple[int, int, float, bool]] = {}
+    lowest: dict[tuple[int, int], int] = {}
     for pk, prepared in batches:
         values = prepared.points
         values[0::_POINT_COLUMNS] = [pk] * (len(values) // _POINT_COLUMNS)
@@ -275,14 +300,18 @@ def insert_points_of_runs(
             current = newest.get(series)
             if current is None or row[:3] > current[:3]:
                 newest[series] = row
+            # A batch that does not know its lowest steps marks the whole series stale.
+            low = prepared.lowest.get(top[i + 1], _ALL_STALE)
+            if series not in lowest or low < lowest[series]:
+                lowest[series] = low
     # One row per series (PostgreSQL refuses to update a row twice in one statement), in key order,
     # so that concurrent transactions lock latest_metrics rows in the same order and cannot deadlock.
-    latest = [value for series, row in sorted(newest.items()) for value in (*series, *row)]
+    latest = [value for series, row in sorted(newest.items()) for value in (*series, *row, lowest[series])]
     if to_inbox:
         metric_inbox.append(conn, _POINT_COLUMNS, points)
     else:
         fastsql.insert_flat(conn, _INSERT_POINTS, _POINT_COLUMNS, points, _POINTS_CONFLICT, pg_types=_POINT_PG_TYPES)
-    fastsql.insert_flat(conn, _UPSERT_LATEST, _POINT_COLUMNS, latest, _LATEST_CONFLICT, pg_types=_POINT_PG_TYPES)
+    fastsql.insert_flat(conn, _UPSERT_LATEST, _LATEST_COLUMNS, latest, _LATEST_CONFLICT, pg_types=_LATEST_PG_TYPES)
 
 
 def _metric_value(value: float, is_nan: bool) -> float:

@@ -153,6 +153,40 @@ latest_metrics = Table(
     Column("timestamp", BigInteger, nullable=False),
     Column("value", Float(53), nullable=False),
     Column("is_nan", Boolean, nullable=False),
+    # The lowest step written since the series' `metric_rollups` were brought up to date (NULL:
+    # they are, or were never built). Kept by the same upsert that keeps the latest point.
+    Column("stale_from", BigInteger, nullable=True),
+    sqlite_with_rowid=False,
+)
+
+
+def _rollup_point(name: str, *, nullable: bool) -> list[Column[Any]]:
+    """A point of a rollup block: step, timestamp and value (NULL for NaN)."""
+    return [
+        Column(f"{name}_step", BigInteger, nullable=nullable),
+        Column(f"{name}_ts", BigInteger, nullable=nullable),
+        Column(f"{name}_value", Float(53), nullable=True),
+    ]
+
+
+# Blocks of consecutive points of a series, derived from `metrics` for the charts' downsampling
+# (`store.metric_rollups`, `domain.downsampling`): level 0 summarizes 16 points, each level above 4
+# blocks of the one below. Built when a chart first reads a long series, brought up to date from
+# `latest_metrics.stale_from` on later reads; never replicated (a mirror derives its own).
+metric_rollups = Table(
+    "metric_rollups",
+    metadata,
+    Column("run_id", Integer, primary_key=True),
+    Column("key_id", Integer, primary_key=True),
+    Column("level", Integer, primary_key=True),
+    Column("seq", BigInteger, primary_key=True),
+    Column("size", BigInteger, nullable=False),
+    Column("ordered", Boolean, nullable=False),
+    *_rollup_point("first", nullable=False),
+    *_rollup_point("last", nullable=False),
+    *_rollup_point("low", nullable=True),
+    *_rollup_point("high", nullable=True),
+    *_rollup_point("odd", nullable=True),
     sqlite_with_rowid=False,
 )
 

@@ -46,6 +46,7 @@ def delete_all(conn: Connection, workspace_id: int) -> None:
         schema.metrics,
         schema.metric_inbox,
         schema.latest_metrics,
+        schema.metric_rollups,
         schema.params,
         schema.run_tags,
         schema.dataset_inputs,

@@ -1,2 +1,2 @@
-"""Runyard's own web UI on the server side: the built pages (`pages`) and the JSON only the UI asks
-for (metric charts' downsampled series)."""
+"""Runyard's own web UI on the server side: the built pages (`pages`), the page's session (`session`)
+and the JSON only the UI asks for (`charts`: metric charts' downsampled series)."""
