@@ -3,6 +3,7 @@ import { useEffect } from "react";
 import { ExperimentsPage } from "./pages/ExperimentsPage";
 import { ExperimentPage } from "./pages/ExperimentPage";
 import { RunPage } from "./pages/RunPage";
+import { LoggedModelPage } from "./pages/LoggedModelPage";
 import { ModelsPage, ModelPage, ModelVersionPage } from "./pages/ModelPages";
 import { Shell } from "./shell/Shell";
 import { SessionProvider } from "./shell/session";
@@ -17,6 +18,8 @@ function title(route: Route): string {
       return "Runyard — Runs";
     case "run":
       return "Runyard — Run";
+    case "loggedModel":
+      return "Runyard — Logged model";
     case "models":
     case "model":
     case "modelVersion":
@@ -34,6 +37,8 @@ function Page({ route }: { route: Route }) {
       return <ExperimentPage key={route.experimentId} experimentId={route.experimentId} query={route.query} />;
     case "run":
       return <RunPage key={route.runId} route={route} />;
+    case "loggedModel":
+      return <LoggedModelPage key={route.modelId} route={route} />;
     case "models":
       return <ModelsPage />;
     case "model":

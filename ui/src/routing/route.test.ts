@@ -30,6 +30,15 @@ describe("parseHash", () => {
     expect(r.query.get("filter")).toBe("metrics.loss < 1");
     expect(r.query.get("cols")).toBe("a,b");
   });
+  it("reads logged model links", () => {
+    expect(parseHash("#/experiments/3/models/m-1")).toMatchObject({ page: "loggedModel", modelId: "m-1", artifactPath: "" });
+    expect(parseHash("#/experiments/3/models/m-1/artifacts/sub/MLmodel")).toMatchObject({
+      page: "loggedModel",
+      experimentId: "3",
+      artifactPath: "sub/MLmodel",
+    });
+    expect(parseHash(href.loggedModel("3", "m-1", "a b"))).toMatchObject({ page: "loggedModel", artifactPath: "a b" });
+  });
   it("names unknown paths", () => {
     expect(parseHash("#/nothing/here")).toMatchObject({ page: "notFound", path: "/nothing/here" });
   });

@@ -9,6 +9,7 @@ export type Route =
   | { page: "models"; query: URLSearchParams }
   | { page: "model"; name: string; query: URLSearchParams }
   | { page: "modelVersion"; name: string; version: string; query: URLSearchParams }
+  | { page: "loggedModel"; experimentId: string; modelId: string; artifactPath: string; query: URLSearchParams }
   | { page: "notFound"; path: string; query: URLSearchParams };
 
 export type RunTab = "overview" | "charts" | "artifacts";
@@ -54,6 +55,11 @@ export function parseHash(hash: string): Route {
       const tab = RUN_TABS.has(first) ? (first as RunTab) : "overview";
       return { page: "run", experimentId, runId, tab, artifactPath: "", query };
     }
+    // A logged model (MLflow 3: `/experiments/<id>/models/<model_id>[/artifacts]`); its files.
+    if (s[2] === "models" && s[3] !== undefined) {
+      const path = s[4] === "artifacts" ? s.slice(5).join("/") : "";
+      return { page: "loggedModel", experimentId, modelId: s[3], artifactPath: path, query };
+    }
   }
   if (s[0] === "models") {
     if (s.length === 1) return { page: "models", query };
@@ -83,6 +89,8 @@ export const href = {
     ),
   artifact: (experimentId: string, runId: string, path: string) =>
     `#/experiments/${enc(experimentId)}/runs/${enc(runId)}/artifacts${path ? "/" + path.split("/").map(enc).join("/") : ""}`,
+  loggedModel: (experimentId: string, modelId: string, path = "") =>
+    `#/experiments/${enc(experimentId)}/models/${enc(modelId)}/artifacts${path ? "/" + path.split("/").map(enc).join("/") : ""}`,
   models: () => "#/models",
   model: (name: string) => `#/models/${enc(name)}`,
   modelVersion: (name: string, version: string) => `#/models/${enc(name)}/versions/${enc(version)}`,

@@ -16,7 +16,7 @@ const SECTIONS: Section[] = [
   {
     label: "Experiments",
     href: href.experiments(),
-    active: (r) => r.page === "experiments" || r.page === "experiment" || r.page === "run",
+    active: (r) => r.page === "experiments" || r.page === "experiment" || r.page === "run" || r.page === "loggedModel",
   },
   {
     label: "Models",
