@@ -94,6 +94,16 @@ def _check_sampled(series: dict[str, Any], history: list[tuple[int, int, float]]
     finite = [v for _, _, v in history if math.isfinite(v)]
     kept_finite = [v for _, _, v in kept if math.isfinite(v)]
     assert min(kept_finite) == min(finite) and max(kept_finite) == max(finite)
+    # `buckets` groups the kept points by bucket; a bucket runs from its first kept point to its last,
+    # and its kept points hold its lowest and highest finite values (the chart's exact band).
+    sizes = series["buckets"]
+    assert sum(sizes) == len(kept) and all(size >= 1 for size in sizes)
+    at = 0
+    for size in sizes:
+        group, at = kept[at : at + size], at + size
+        inside = [v for s, _, v in history if group[0][0] <= s <= group[-1][0] and math.isfinite(v)]
+        group_finite = [v for _, _, v in group if math.isfinite(v)]
+        assert (min(group_finite), max(group_finite)) == (min(inside), max(inside)) if inside else not group_finite
 
 
 @pytest.mark.parametrize("n", [1500, 6000])

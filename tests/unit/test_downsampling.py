@@ -125,6 +125,8 @@ def test_every_bucket_keeps_its_extremes_within_the_budget(series: list[Logged],
     kept = _buckets(result.points, result.buckets)
     for b, inside in _buckets(points, result.buckets).items():
         _check_bucket(kept[b], inside)
+    # The sizes say which kept points belong to which bucket.
+    assert result.bucket_sizes == [len(kept[b]) for b in sorted(kept)]
 
 
 def _comparable(block: Block) -> tuple[Any, ...]:
@@ -186,10 +188,16 @@ def test_blocks_keep_every_buckets_extremes(data: st.DataObject, budget: int, ti
     for piece in pieces:
         buckets.setdefault((int(piece[0][x]) - lo) // width, []).extend(piece)
     assert len(buckets) <= result.buckets
-    for inside in buckets.values():
+    assert sum(result.bucket_sizes) == len(result.points) and len(result.bucket_sizes) == len(buckets)
+    at = 0
+    for (_, inside), size in zip(sorted(buckets.items()), result.bucket_sizes, strict=True):
         inside_points = convert(inside)
         keys = set(_keys(inside_points))
-        _check_bucket([p for p in result.points if series_key(p) in keys], inside_points)
+        group = result.points[at : at + size]
+        at += size
+        # The bucket's kept points are exactly the next `size` points of the answer.
+        assert set(_keys(group)) == {series_key(p) for p in result.points if series_key(p) in keys}
+        _check_bucket(group, inside_points)
 
 
 @settings(max_examples=200, deadline=None)

@@ -57,11 +57,15 @@ _MOST_PER_BUCKET = 5
 
 
 class Downsampled(NamedTuple):
-    """The points kept; `sampled`: by M4 (else all of them); `buckets`: how many M4 used."""
+    """The points kept; `sampled`: by M4 (else all of them); `buckets`: how many M4 used;
+    `bucket_sizes`: when sampled, how many of the kept points each non-empty bucket holds, in
+    order (they sum to the points kept), so a chart can draw each bucket's exact low-high band:
+    a bucket's lowest and highest finite points are always among its kept points."""
 
     points: list[Point]
     sampled: bool
     buckets: int = 0
+    bucket_sizes: list[int] = []
 
 
 def is_finite(value: float) -> bool:
@@ -91,10 +95,10 @@ def downsample(points: Sequence[Point], budget: int) -> Downsampled:
         return Downsampled(list(points), False)
     for per_bucket in (4, _MOST_PER_BUCKET):
         buckets = max(1, budget // per_bucket)
-        picked = _m4(points, buckets)
+        picked, sizes = _m4(points, buckets)
         if len(picked) <= budget:
             break
-    return Downsampled([points[i] for i in picked], True, buckets)
+    return Downsampled([points[i] for i in picked], True, buckets, sizes)
 
 
 def _check_budget(budget: int) -> None:
@@ -102,10 +106,12 @@ def _check_budget(budget: int) -> None:
         raise ValueError(f"a budget of at least {MIN_BUDGET} points is needed, not {budget}")
 
 
-def _m4(points: Sequence[Point], buckets: int) -> list[int]:
+def _m4(points: Sequence[Point], buckets: int) -> tuple[list[int], list[int]]:
+    """The indexes of the points kept, and how many each non-empty bucket keeps."""
     lo, hi = points[0][0], points[-1][0]
     width = bucket_width(lo, hi, buckets)
     picked: list[int] = []
+    sizes: list[int] = []
     bucket = -1
     first = low = high = odd = -1
     low_value = high_value = 0.0
@@ -113,7 +119,9 @@ def _m4(points: Sequence[Point], buckets: int) -> list[int]:
         b = (x - lo) // width
         if b != bucket:
             if bucket >= 0:
-                picked += _picks(first, i - 1, low, high, odd, points)
+                kept = _picks(first, i - 1, low, high, odd, points)
+                picked += kept
+                sizes.append(len(kept))
             bucket, first, low, high, odd = b, i, -1, -1, -1
         if value - value == 0:
             if low < 0:
@@ -125,8 +133,10 @@ def _m4(points: Sequence[Point], buckets: int) -> list[int]:
                 high, high_value = i, value
         elif odd < 0:
             odd = i
-    picked += _picks(first, len(points) - 1, low, high, odd, points)
-    return picked
+    kept = _picks(first, len(points) - 1, low, high, odd, points)
+    picked += kept
+    sizes.append(len(kept))
+    return picked, sizes
 
 
 def _picks(first: int, last: int, low: int, high: int, odd: int, points: Sequence[Point]) -> list[int]:
@@ -242,24 +252,28 @@ def downsample_blocks(blocks: Sequence[Block], budget: int, *, by_time: bool = F
     _check_budget(budget)
     for per_bucket in (4, _MOST_PER_BUCKET):
         buckets = max(1, budget // per_bucket)
-        picked = _m4_blocks(blocks, buckets, 1 if by_time else 0)
+        picked, sizes = _m4_blocks(blocks, buckets, 1 if by_time else 0)
         if len(picked) <= budget:
             break
-    return Downsampled(picked, True, buckets)
+    return Downsampled(picked, True, buckets, sizes)
 
 
-def _m4_blocks(blocks: Sequence[Block], buckets: int, x: int) -> list[Point]:
+def _m4_blocks(blocks: Sequence[Block], buckets: int, x: int) -> tuple[list[Point], list[int]]:
+    """The points kept, and how many each non-empty bucket keeps."""
     fx, lx = FIRST + x, LAST + x
     lo, hi = blocks[0][fx], blocks[-1][lx]
     width = bucket_width(lo, hi, buckets)
     out: list[Point] = []
+    sizes: list[int] = []
     bucket = -1
     first = low = high = odd = -1
     for i, block in enumerate(blocks):
         b = (block[fx] - lo) // width
         if b != bucket:
             if bucket >= 0:
-                out += _block_picks(blocks, first, i - 1, low, high, odd, x)
+                kept = _block_picks(blocks, first, i - 1, low, high, odd, x)
+                out += kept
+                sizes.append(len(kept))
             bucket, first, low, high, odd = b, i, -1, -1, -1
         if block[LOW] is not None:
             if low < 0 or block[LOW + 2] < blocks[low][LOW + 2]:
@@ -268,8 +282,10 @@ def _m4_blocks(blocks: Sequence[Block], buckets: int, x: int) -> list[Point]:
                 high = i
         if odd < 0 and block[ODD] is not None:
             odd = i
-    out += _block_picks(blocks, first, len(blocks) - 1, low, high, odd, x)
-    return out
+    kept = _block_picks(blocks, first, len(blocks) - 1, low, high, odd, x)
+    out += kept
+    sizes.append(len(kept))
+    return out, sizes
 
 
 def _block_picks(blocks: Sequence[Block], first: int, last: int, low: int, high: int, odd: int, x: int) -> list[Point]:

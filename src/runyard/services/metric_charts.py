@@ -21,7 +21,7 @@ their steps (the rule); others are read point by point (a scan of the series and
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from sqlalchemy import Connection
@@ -53,7 +53,8 @@ class ChartSeries:
     """One run's series of one key within the asked range. `count`: its points in the range;
     `x_min`/`x_max`: the whole series' extent on the x axis (None when it has no point);
     `start_time`: what the relative axis counts from (None for a run without a start time and no
-    point); `points`: all of them, or M4's choice when `sampled`."""
+    point); `points`: all of them, or M4's choice when `sampled`; `bucket_sizes`: then how many of
+    them each bucket kept, in order (`domain.downsampling.Downsampled`)."""
 
     run_id: str
     metric_key: str
@@ -63,6 +64,7 @@ class ChartSeries:
     x_max: int | None
     start_time: int | None
     points: list[Point]
+    bucket_sizes: list[int] = field(default_factory=list)
 
 
 def _unique(values: Sequence[str]) -> list[str]:
@@ -237,7 +239,9 @@ def _from_points(conn: Connection, run: RunRow, key: str, key_id: int, q: _Query
         else:
             found = ranges.points_by_time(conn, pk, key_id, lo, hi, offset)
     kept = downsample(found, q.budget)
-    return ChartSeries(run.info.run_uuid, key, len(found), kept.sampled, *extent, start_time, kept.points)
+    return ChartSeries(
+        run.info.run_uuid, key, len(found), kept.sampled, *extent, start_time, kept.points, kept.bucket_sizes
+    )
 
 
 def _blocks_wanted(budget: int) -> int:
@@ -281,7 +285,17 @@ def _from_rollups(conn: Connection, plan: _Plan, key_id: int, top: int, q: _Quer
                 points = ranges.points_by_step(conn, pk, key_id, lo, hi)
         kept = downsample(points, q.budget)
         return ChartSeries(
-            run.info.run_uuid, plan.key, len(points), kept.sampled, x_min, x_max, start_time, kept.points
+            run.info.run_uuid,
+            plan.key,
+            len(points),
+            kept.sampled,
+            x_min,
+            x_max,
+            start_time,
+            kept.points,
+            kept.bucket_sizes,
         )
     kept = downsample_blocks(blocks, q.budget, by_time=by_time)
-    return ChartSeries(run.info.run_uuid, plan.key, count, True, x_min, x_max, start_time, kept.points)
+    return ChartSeries(
+        run.info.run_uuid, plan.key, count, True, x_min, x_max, start_time, kept.points, kept.bucket_sizes
+    )

@@ -14,6 +14,8 @@ export interface DownsampledSeries {
   count: number;
   /** The points are M4's choice (count > points), else all of them. */
   sampled: boolean;
+  /** Sampled series: how many of the points each bucket kept, in order (they sum to the points). */
+  buckets?: number[];
   /** The whole series' extent on the x axis (steps or ms), whatever the range; null: no points. */
   x_min: number | null;
   x_max: number | null;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { chartX, ema, envelope, hasSpread, serverX, seriesPoints, shape, toNumber, unionX } from "./shape";
+import { bucketBand, chartX, ema, envelope, hasSpread, serverX, seriesPoints, shape, toNumber, unionX } from "./shape";
 
 const options = { smoothing: 0, log: false, band: true };
 
@@ -122,6 +122,23 @@ describe("from the server", () => {
     expect(sampled.min).toEqual([-3, -3, -3, -3, 5, 5, 5, 5]);
     expect(sampled.max).toEqual([9, 9, 9, 9, 7, 7, 7, 7]);
     expect(hasSpread(sampled)).toBe(true);
+  });
+  it("draws the server's buckets exactly when it names them", () => {
+    // Buckets of 3, 1 and 4 points: not what equal-width re-bucketing would guess.
+    const sampled = seriesPoints(
+      {
+        ...series,
+        sampled: true,
+        buckets: [3, 1, 4],
+        step: [0, 1, 2, 3, 10, 11, 12, 13],
+        timestamp: [0, 0, 0, 0, 0, 0, 0, 0],
+        value: [1, 9, -3, 2, 5, "Infinity", 7, "NaN"],
+      },
+      "step",
+    );
+    expect(sampled.min).toEqual([-3, -3, -3, 2, 5, 5, 5, 5]);
+    expect(sampled.max).toEqual([9, 9, 9, 2, 7, 7, 7, 7]);
+    expect(bucketBand([Number.NaN, 1], [1, 1])).toEqual({ min: [Number.NaN, 1], max: [Number.NaN, 1] });
   });
   it("keeps every point's extremes inside the envelope", () => {
     const x = Array.from({ length: 400 }, (_, i) => i * 3);

@@ -167,6 +167,8 @@ export type AxisKind = "step" | "wall" | "relative";
 /** The server's columns of one series, as `api/charts.ts` receives them. */
 export interface ServerSeries {
   sampled: boolean;
+  /** Sampled series: how many of the points each server bucket kept, in order. */
+  buckets?: number[];
   start_time: number | null;
   step: number[];
   timestamp: number[];
@@ -186,6 +188,34 @@ export function chartX(series: ServerSeries, axis: AxisKind): number[] {
 export function serverX(x: number, axis: AxisKind, edge: "min" | "max"): number {
   const v = axis === "step" ? x : x * 1000;
   return edge === "min" ? Math.floor(v) : Math.ceil(v);
+}
+
+/** The exact min / max band of a sampled series from the server's buckets: `sizes[i]` points in a
+ * row belong to bucket i (they hold its lowest and highest finite values); every point gets its
+ * bucket's lowest and highest finite value (NaN when the bucket has none). */
+export function bucketBand(y: readonly number[], sizes: readonly number[]): { min: number[]; max: number[] } {
+  const n = y.length;
+  const min = new Array<number>(n).fill(Number.NaN);
+  const max = new Array<number>(n).fill(Number.NaN);
+  let start = 0;
+  for (const size of sizes) {
+    const end = Math.min(n, start + size);
+    let low = Infinity;
+    let high = -Infinity;
+    for (let i = start; i < end; i += 1) {
+      const v = y[i] as number;
+      if (Number.isFinite(v)) {
+        if (v < low) low = v;
+        if (v > high) high = v;
+      }
+    }
+    for (let i = start; i < end; i += 1) {
+      min[i] = low === Infinity ? Number.NaN : low;
+      max[i] = high === -Infinity ? Number.NaN : high;
+    }
+    start = end;
+  }
+  return { min, max };
 }
 
 /** The min / max envelope of a sampled series: its points split into `buckets` buckets of equal
@@ -225,13 +255,16 @@ export function envelope(x: readonly number[], y: readonly number[], buckets: nu
 }
 
 /** One server series as chart points: x on the chart's axis, values as numbers (NaN / ±Infinity
- * kept, for the markers), and for a sampled series the envelope of M4's buckets (4 points each). */
+ * kept, for the markers), and for a sampled series the band of M4's buckets. */
 export function seriesPoints(series: ServerSeries, axis: AxisKind): SeriesPoints {
   const x = chartX(series, axis);
   const y = series.value.map(toNumber);
   // Points sharing an x (several values logged at one step) stay in order; the union of x values
   // keeps one slot per x, so the last value at an x is what the line passes through.
   if (!series.sampled) return { x, y };
-  const { min, max } = envelope(x, y, Math.floor(x.length / 4));
+  // The server says which points make up each bucket; an older answer without it: equal buckets.
+  const sizes = series.buckets;
+  const exact = sizes !== undefined && sizes.reduce((a, b) => a + b, 0) === y.length;
+  const { min, max } = exact ? bucketBand(y, sizes) : envelope(x, y, Math.floor(x.length / 4));
   return { x, y, min, max };
 }

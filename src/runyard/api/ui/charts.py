@@ -21,6 +21,9 @@ Answer, one series per (run, key), runs in the order asked, keys within each run
   never count as a bucket's lowest or highest value; the chart shows them as markers.
 - `count`: the series' points within [min_x, max_x] (all of them without a range); `sampled`: the
   points are M4's choice of those (`count` > `points`), else all of them.
+- `buckets` (sampled series only): how many of the points each bucket kept, in order (they sum to
+  the points' count). A bucket's lowest and highest finite points are always among them, so the
+  chart draws each bucket's exact min/max band.
 - `x_min` / `x_max`: the whole series' extent on the x axis, whatever the range asked (the chart's
   zoom-out bounds); null for a series without points (a key the run never logged).
 - `start_time`: the run's start time (ms), which `relative` counts from (the series' first
@@ -76,7 +79,7 @@ async def get_downsampled_metrics(request: Request) -> Response:
 
 def _series(s: ChartSeries, x_axis: str) -> dict[str, Any]:
     points = s.points
-    return {
+    rendered: dict[str, Any] = {
         "run_id": s.run_id,
         "metric_key": s.metric_key,
         "x_axis": x_axis,
@@ -90,6 +93,9 @@ def _series(s: ChartSeries, x_axis: str) -> dict[str, Any]:
         # `v - v == 0` is false exactly for NaN and the infinities, which `number` spells as strings.
         "value": [v if v - v == 0 else number(v) for _, _, _, v in points],
     }
+    if s.sampled:
+        rendered["buckets"] = s.bucket_sizes
+    return rendered
 
 
 ENDPOINTS = [Endpoint("GET", "/metrics/downsampled", get_downsampled_metrics, "run:read")]
