@@ -336,9 +336,14 @@ def test_tokens_sign_in_the_client_and_revoked_or_expired_ones_do_not(fx: Fixtur
         assert http.get("/api/2.0/mlflow/experiments/get", params={"experiment_id": fx.a}).status_code == 401
 
 
-def test_the_ui_needs_sign_in(fx: Fixture) -> None:
+def test_the_mlflow_ui_needs_sign_in_and_runyards_page_holds_no_data(fx: Fixture) -> None:
     with fx.world.http(None) as anonymous:
-        assert anonymous.get("/").status_code == 401
-        assert anonymous.get("/static-files/app.js").status_code == 401
+        assert anonymous.get("/mlflow/").status_code == 401
+        assert anonymous.get("/mlflow/static-files/app.js").status_code == 401
+        # Runyard's page is public (it sends an unsigned browser to /login); what it asks for is not.
+        assert anonymous.get("/").status_code == 200
+        assert anonymous.get("/ajax-api/2.0/runyard/ui/session").status_code == 401
+        assert anonymous.post("/ajax-api/2.0/mlflow/experiments/search", json={}).status_code == 401
     with fx.world.http("member") as member:
-        assert member.get("/").status_code != 401
+        assert member.get("/mlflow/").status_code != 401
+        assert member.get("/ajax-api/2.0/runyard/ui/session").json()["user"]["username"] == "member"
