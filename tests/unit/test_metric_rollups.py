@@ -6,35 +6,26 @@ from __future__ import annotations
 import math
 import random
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from runyard.config import normalise_database_url
 from runyard.domain.downsampling import Block, Logged, merge, summarize
 from runyard.store import fastsql
 from runyard.store import metric_rollups as rollups
 from runyard.store import runs as run_store
 from runyard.store.database import Database
 from runyard.store.migrate import upgrade
-from tests.unit.point_store import make_run
+from tests.unit.point_store import make_run, migrated_database
 
 KEY = 1
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'r.db'}"
-    else:
-        factory: Callable[[], str] = request.getfixturevalue("postgres_database_factory")
-        url = normalise_database_url(factory())
-    upgrade(url)
-    database = Database(url)
-    yield database
-    database.dispose()
+    yield from migrated_database(request, tmp_path)
 
 
 def _log(db: Database, pk: int, points: Sequence[Logged]) -> None:

@@ -4,31 +4,21 @@ row twice in one statement, so a group's latest values must be merged per series
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy import text
 
-from runyard.config import normalise_database_url
 from runyard.store import runs as run_store
 from runyard.store.database import Database
-from runyard.store.migrate import upgrade
 from runyard.store.point_writer import PointWriter
-from tests.unit.point_store import make_run, require_run
+from tests.unit.point_store import make_run, migrated_database, require_run
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'w.db'}"
-    else:
-        factory: Callable[[], str] = request.getfixturevalue("postgres_database_factory")
-        url = normalise_database_url(factory())
-    upgrade(url)
-    database = Database(url)
-    yield database
-    database.dispose()
+    yield from migrated_database(request, tmp_path)
 
 
 def _latest(db: Database, pk: int) -> dict[int, tuple[int, float, bool]]:

@@ -1,7 +1,7 @@
 // Where artifact files come from — a run's artifacts, a logged model's files, a registered model
 // version's files — behind one interface (list a folder, the URL of a file), and reading a file's
 // first bytes only (previews are capped: the server sends whole files, the read stops early).
-import { ApiError, apiUrl, artifactUrl, request, toLogin } from "./client";
+import { apiUrl, artifactUrl, parseError, request, toLogin } from "./client";
 import { listArtifacts } from "./mlflow";
 import type { FileInfo } from "./types";
 
@@ -59,22 +59,12 @@ export interface FileHead {
   total: number | null;
 }
 
-async function errorOf(response: Response): Promise<ApiError> {
-  const text = await response.text();
-  try {
-    const body = JSON.parse(text) as { error_code?: string; message?: string };
-    return new ApiError(response.status, body.error_code ?? "INTERNAL_ERROR", body.message ?? text);
-  } catch {
-    return new ApiError(response.status, "INTERNAL_ERROR", text || response.statusText);
-  }
-}
-
 /** The first `cap` bytes of the file at `url`; the download stops there. */
 export async function fetchHead(url: string, cap: number, signal?: AbortSignal): Promise<FileHead> {
   const response = await fetch(url, { credentials: "same-origin", signal, headers: { "X-Requested-With": "XMLHttpRequest" } });
   if (!response.ok) {
     if (response.status === 401) toLogin();
-    throw await errorOf(response);
+    throw await parseError(response);
   }
   const declared = response.headers.get("content-length");
   const total = declared === null ? null : Number(declared);

@@ -64,7 +64,8 @@ export function toLogin(): void {
   window.location.assign(`${serverRoot()}login?next=${encodeURIComponent(next)}`);
 }
 
-async function parseError(response: Response): Promise<ApiError> {
+/** The MLflow-shaped error of a failed response (or its text, when the body is not one). */
+export async function parseError(response: Response): Promise<ApiError> {
   const text = await response.text();
   try {
     const body = JSON.parse(text) as { error_code?: string; message?: string };
