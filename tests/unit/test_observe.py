@@ -276,3 +276,36 @@ def _multiprocess_mode() -> bool:
     from runyard.observe.metrics import multiprocess_mode
 
     return multiprocess_mode()
+
+
+def test_the_store_figures_read_every_link_and_the_inbox(tmp_path: Path) -> None:
+    """`StoreFigures` over real services: each link of each workspace with its backlog, and the
+    points waiting in the SQLite inbox."""
+    from runyard.config import Settings
+    from runyard.domain.mirror import TargetCredentials
+    from runyard.services.container import Services
+    from runyard.services.context import RequestContext
+    from runyard.services.mirror.links import LinkRequest
+    from runyard.services.observability import StoreFigures
+    from runyard.store.migrate import upgrade
+
+    settings = Settings(data_dir=tmp_path, mirror=False)
+    upgrade(settings.database_url)
+    services = Services.build(settings)
+    try:
+        for workspace, link in (("alpha", "to-a"), ("beta", "to-b")):
+            services.workspaces.create(workspace)
+            request = LinkRequest("http://127.0.0.1:9", None, TargetCredentials(), name=link)
+            services.mirror_links.link(workspace, request, check=False)
+        ctx = RequestContext(workspace=services.workspaces.get("alpha"))
+        experiment = services.experiments.create(ctx, "exp", None, [])
+        services.runs.create(ctx, experiment_id=experiment, user_id="u", run_name="r", start_time=1, tags=[])
+        figures = StoreFigures(services.db, services.mirror_links)
+        links = {(s.source_workspace, s.name): s for s in figures.mirror_links()}
+        inbox = figures.inbox_points()
+    finally:
+        services.close()
+    assert set(links) == {("alpha", "to-a"), ("beta", "to-b")}
+    assert links[("alpha", "to-a")].pending_items >= 2  # the experiment and the run wait to be sent
+    assert links[("alpha", "to-a")].lag_seconds >= 0
+    assert inbox == 0
