@@ -8,13 +8,15 @@ import logging
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING
 
 import anyio.to_thread
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import BaseRoute
+from starlette.types import ASGIApp
 
-from runyard.api import mlflow_ui
+from runyard.api import metrics_endpoint, mlflow_ui
 from runyard.api.errors import HANDLERS
 from runyard.api.graphql import routes as graphql
 from runyard.api.identity import audit_events, personal_tokens
@@ -34,6 +36,7 @@ from runyard.api.mlflow import (
     workspaces,
 )
 from runyard.api.oauth import routes as oauth_routes
+from runyard.api.observe import ObserveMiddleware
 from runyard.api.route_rules import check_route_table
 from runyard.api.routing import StaticFirstRouter, mount, mount_at_root
 from runyard.api.security import SecurityMiddleware, security_rules
@@ -42,14 +45,20 @@ from runyard.api.ui import pages as ui_pages
 from runyard.api.ui import session as ui_session
 from runyard.api.workspace_url import WorkspaceUrlMiddleware
 from runyard.config import Settings
+from runyard.observe.logs import ACCESS_LOGGER
 from runyard.services.container import Services
+
+if TYPE_CHECKING:
+    from runyard.observe.metrics import Metrics
 
 log = logging.getLogger("runyard")
 
 
-def routes() -> list[BaseRoute]:
+def routes(*, metrics: bool = True) -> list[BaseRoute]:
+    """Every route; `metrics=False` leaves `GET /metrics` out (served with `--metrics` only)."""
     api = api_routes()
-    return [*api, *ui_pages.ui_routes(), *mlflow_ui.mounted(api, mlflow_ui.locate_build())]
+    extra = mount_at_root(metrics_endpoint.ENDPOINTS) if metrics else []
+    return [*api, *extra, *ui_pages.ui_routes(), *mlflow_ui.mounted(api, mlflow_ui.locate_build())]
 
 
 def api_routes() -> list[BaseRoute]:
@@ -112,6 +121,27 @@ async def purge_audit_events(services: Services, interval_seconds: float) -> Non
 AUDIT_PURGE_INTERVAL_SECONDS = 3600.0
 
 
+async def sample_metrics(metrics: Metrics, interval_seconds: float) -> None:
+    """Copy this process's sampled gauges to the metric files every `interval_seconds`."""
+    while True:
+        try:
+            metrics.sample()
+        except Exception:
+            log.exception("sampling the metrics failed; will retry")
+        await asyncio.sleep(interval_seconds)
+
+
+class RunyardApp(Starlette):
+    """Starlette with `ObserveMiddleware` outside even its error handling, so the request id is
+    known to every log line and sent with every response, a 500 included."""
+
+    access_log: logging.Logger | None = None
+    metrics: Metrics | None = None
+
+    def build_middleware_stack(self) -> ASGIApp:
+        return ObserveMiddleware(super().build_middleware_stack(), access_log=self.access_log, metrics=self.metrics)
+
+
 def create_app(settings: Settings | None = None) -> Starlette:
     """The application for one server process (worker processes call this with no argument)."""
     settings = settings or Settings.from_env()
@@ -120,6 +150,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     # SQLite write lock waiting, and every other writer waits behind it.
     sys.setswitchinterval(0.0005)
     services = Services.build(settings)
+    metrics = _metrics(settings, services)
     hosts, origins = security_rules(settings.host, settings.allowed_hosts, settings.cors_allowed_origins)
 
     @asynccontextmanager
@@ -128,6 +159,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
             asyncio.create_task(purge_stale_uploads(services, settings.upload_purge_interval_seconds)),
             asyncio.create_task(purge_audit_events(services, AUDIT_PURGE_INTERVAL_SECONDS)),
         ]
+        if metrics is not None:
+            from runyard.observe.metrics import SAMPLE_SECONDS
+
+            tasks.append(asyncio.create_task(sample_metrics(metrics, SAMPLE_SECONDS)))
         if settings.mirror:
             services.start_replicator()
         try:
@@ -139,11 +174,13 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
             services.close()
+            if metrics is not None:
+                metrics.close()
 
-    table = routes()
+    table = routes(metrics=metrics is not None)
     # Deny by default: a route served without its access rule applied stops start-up.
     check_route_table(table)
-    app = Starlette(
+    app = RunyardApp(
         routes=table,
         exception_handlers=HANDLERS,
         middleware=[
@@ -154,5 +191,18 @@ def create_app(settings: Settings | None = None) -> Starlette:
         lifespan=lifespan,
     )
     app.router = StaticFirstRouter(app.router.routes, lifespan=lifespan)
+    app.access_log = logging.getLogger(ACCESS_LOGGER) if settings.access_log else None
+    app.metrics = metrics
     app.state.services = services
+    app.state.metrics = metrics
     return app
+
+
+def _metrics(settings: Settings, services: Services) -> Metrics | None:
+    """This process's metrics with `--metrics` (prometheus_client is imported only then)."""
+    if not settings.metrics_enabled:
+        return None
+    from runyard.observe.metrics import Metrics
+    from runyard.services.observability import StoreFigures
+
+    return Metrics(services.db, services.point_writer, StoreFigures(services.db, services.mirror_links))

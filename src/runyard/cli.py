@@ -24,6 +24,7 @@ from runyard.config import (
     DEFAULT_AUDIT_RETENTION_DAYS,
     DEFAULT_AUTH_FAILURE_LIMIT,
     DEFAULT_KEEP_ALIVE_TIMEOUT,
+    DEFAULT_LOG_FORMAT,
     DEFAULT_LOG_LEVEL,
     DEFAULT_MAX_CONNECTIONS,
     DEFAULT_MIN_BODY_RATE,
@@ -33,6 +34,7 @@ from runyard.config import (
     DEFAULT_SQLITE_CACHE_MIB,
     DEFAULT_SQLITE_MMAP_MIB,
     ENV_PREFIX,
+    LOG_FORMATS,
     LOG_LEVELS,
     MIN_ACCESS_TOKEN_TTL,
     SOURCE_COMMAND_LINE,
@@ -158,7 +160,35 @@ SERVER_OPTIONS: list[Decorator] = [
         envvar=env("ACCESS_LOG"),
         default=False,
         show_default=True,
-        help="Log one line per request (on stdout).",
+        help="Log one line per request (on stdout): method, path, status, duration, request id.",
+    ),
+    _option(
+        "--log-format",
+        envvar=env("LOG_FORMAT"),
+        default=DEFAULT_LOG_FORMAT,
+        show_default=True,
+        type=click.Choice(LOG_FORMATS, case_sensitive=False),
+        callback=lambda _ctx, _param, value: value.lower(),
+        help="text: 'time LEVEL logger: message'; json: one JSON object per line (timestamp, level, logger, "
+        "message, request_id; access lines also method, path, status, duration_ms).",
+    ),
+    # --- observability (runyard.observe) ---
+    _option(
+        "--metrics/--no-metrics",
+        envvar=env("METRICS"),
+        default=False,
+        show_default=True,
+        help="Serve Prometheus metrics at GET /metrics (administrators only when authentication is on).",
+    ),
+    _option(
+        "--expose-prometheus",
+        "--metrics-dir",
+        "metrics_dir",
+        envvar=env("METRICS_DIR", "MLFLOW_EXPOSE_PROMETHEUS"),
+        default=None,
+        metavar="DIR",
+        help="mlflow server's flag: serve /metrics (as --metrics) and keep the worker processes' metric files "
+        "in DIR (created if missing; its metric files are cleared at start-up). Default: a temporary folder.",
     ),
     # --- request security and connection limits (runyard.api.security, runyard.http_protocol) ---
     _option(

@@ -26,6 +26,9 @@ DEFAULT_UPLOAD_PURGE_INTERVAL_SECONDS = 3600.0
 
 LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
 DEFAULT_LOG_LEVEL = "info"
+# `text`: `time LEVEL logger: message`; `json`: one JSON object per line (see `runyard.observe.logs`).
+LOG_FORMATS = ("text", "json")
+DEFAULT_LOG_FORMAT = "text"
 
 # Database URL schemes the server has a dialect and a driver for.
 SUPPORTED_DATABASE_SCHEMES = ("sqlite", "sqlite+pysqlite", "postgresql", "postgres", "postgresql+psycopg")
@@ -85,6 +88,11 @@ class Settings:
     sqlite_mmap_mib: int = DEFAULT_SQLITE_MMAP_MIB
     log_level: str = DEFAULT_LOG_LEVEL
     access_log: bool = False
+    log_format: str = DEFAULT_LOG_FORMAT
+    # Prometheus metrics at `GET /metrics` (see `runyard.observe.metrics`): on with `metrics` or with a
+    # `metrics_dir` (mlflow's `--expose-prometheus DIR`: where the worker processes' files are kept).
+    metrics: bool = False
+    metrics_dir: str | None = None
     # Folders besides the artifact destination where a workspace's root may be set through the API.
     allowed_artifact_roots: tuple[str, ...] = ()
     # Upload left-overs (crashed or abandoned uploads) are purged at start-up and this often.
@@ -95,6 +103,10 @@ class Settings:
             local_artifact_folder(self.artifacts_destination, "--artifacts-destination")
         if self.log_level not in LOG_LEVELS:
             raise ConfigError(f"--log-level {self.log_level!r}: must be one of {', '.join(LOG_LEVELS)}")
+        if self.log_format not in LOG_FORMATS:
+            raise ConfigError(f"--log-format {self.log_format!r}: must be one of {', '.join(LOG_FORMATS)}")
+        if self.metrics_dir is not None and not self.metrics_dir.strip():
+            raise ConfigError("--expose-prometheus: an empty value names no folder")
         if self.auth is not None and self.auth not in AUTH_MODES:
             raise ConfigError(f"--auth {self.auth!r}: must be on or off")
         if self.auth == "off" and not is_loopback(self.host):
@@ -189,6 +201,11 @@ class Settings:
         if ":" in host and not host.startswith("["):
             host = f"[{host}]"
         return f"http://{host}:{self.port}"
+
+    @property
+    def metrics_enabled(self) -> bool:
+        """Whether `GET /metrics` is served (`--metrics`, or `--expose-prometheus DIR`)."""
+        return self.metrics or self.metrics_dir is not None
 
     @property
     def auth_enabled(self) -> bool:

@@ -18,6 +18,8 @@ import signal
 import socket
 import subprocess
 import sys
+from collections.abc import Callable
+from pathlib import Path
 from types import FrameType
 from typing import Any, cast
 
@@ -29,14 +31,14 @@ from runyard.api import mlflow_ui
 from runyard.api.ui import pages as ui_pages
 from runyard.config import Settings, StartupError
 from runyard.http_protocol import ConnectionLimits, HttpProtocol
+from runyard.observe import metrics_dir
+from runyard.observe.logs import ACCESS_LOGGER, JsonFormatter, RequestIdFilter, TextFormatter
 from runyard.services.artifacts import prepare_artifacts
 from runyard.store import migrate
 from runyard.store.preflight import display_url
 
 log = logging.getLogger("runyard")
 
-LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
-ACCESS_FORMAT = '%(asctime)s %(levelname)s %(name)s: %(client_addr)s - "%(request_line)s" %(status_code)s'
 _BACKLOG = 2048
 _ALL_INTERFACES = ("0.0.0.0", "::", "")
 
@@ -57,17 +59,21 @@ def serve(settings: Settings) -> None:
         create_first_admin(settings)
     # Once, before any worker starts: move an artifact folder of the old layout (see `layout`).
     prepare_artifacts(settings.database_url, settings.artifact_root)
+    # Before anything imports prometheus_client (it picks its mode once per process, at import).
+    metrics_folder = prepare_metrics(settings)
     # Worker processes rebuild the settings from the environment.
     os.environ.update(settings.to_env())
     # The replicator runs beside the workers, in a process of its own (see `mirror.sidecar`).
     replicator = start_replicator_process() if settings.mirror else None
     os.environ.update(dataclasses.replace(settings, mirror=False).to_env())
     try:
-        for line in startup_lines(settings):
+        for line in startup_lines(settings, metrics_folder):
             print(line, flush=True)
         config = uvicorn.Config("runyard.app:create_app", factory=True, **uvicorn_options(settings))
         if settings.workers > 1:
             supervisor = _Supervisor(config, sockets=[sock])
+            if metrics_folder is not None:
+                supervisor.on_worker_exit = functools.partial(_worker_gone, metrics_folder.path)
             supervisor.run()
             if supervisor.stopped_by is None:
                 raise StartupError("A worker process failed to start; see the log lines above.")
@@ -80,6 +86,24 @@ def serve(settings: Settings) -> None:
     finally:
         if replicator is not None:
             stop_replicator_process(replicator)
+        if metrics_folder is not None:
+            metrics_folder.remove()
+
+
+def prepare_metrics(settings: Settings) -> metrics_dir.MetricsFolder | None:
+    """With `--metrics`: this run's metric folder, named to every process by `PROMETHEUS_MULTIPROC_DIR`."""
+    if not settings.metrics_enabled:
+        return None
+    folder = metrics_dir.prepare(settings.metrics_dir)
+    os.environ[metrics_dir.VARIABLE] = str(folder.path)
+    return folder
+
+
+def _worker_gone(folder: Path, pid: int) -> None:
+    """A worker process exited (stopped, crashed or replaced): its live gauges stop counting."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(pid, str(folder))  # type: ignore[no-untyped-call]
 
 
 def start_replicator_process() -> subprocess.Popen[bytes]:
@@ -115,7 +139,7 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
         # the access logger's level and drop its lines under `--log-level warning`).
         "log_config": logging_config(settings),
         "log_level": None,
-        "access_log": settings.access_log,
+        "access_log": False,  # Runyard's own access lines (see `api.observe`)
         "timeout_graceful_shutdown": 30,
         # Typed int by uvicorn, used as a float (`loop.call_later`): fractions work.
         "timeout_keep_alive": cast(int, settings.keep_alive_timeout),
@@ -125,28 +149,41 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
 
 
 def logging_config(settings: Settings) -> dict[str, Any]:
-    """`logging.config.dictConfig` for the `runyard.*` and uvicorn loggers (applied in every process)."""
+    """`logging.config.dictConfig` for the `runyard.*` and uvicorn loggers (applied in every process):
+    `--log-format` lines on stderr, the access lines (`runyard.access`, see `api.observe`) on stdout,
+    every record with the id of the request it was emitted for (see `observe.logs`)."""
     level = settings.log_level.upper()
+    formatter = {"()": JsonFormatter} if settings.log_format == "json" else {"()": TextFormatter}
     return {
         "version": 1,
         "disable_existing_loggers": False,
-        "formatters": {
-            "plain": {"format": LOG_FORMAT},
-            "access": {"()": "uvicorn.logging.AccessFormatter", "fmt": ACCESS_FORMAT, "use_colors": False},
-        },
+        "filters": {"request_id": {"()": RequestIdFilter}},
+        "formatters": {"lines": formatter},
         "handlers": {
-            "stderr": {"class": "logging.StreamHandler", "formatter": "plain", "stream": "ext://sys.stderr"},
-            "access": {"class": "logging.StreamHandler", "formatter": "access", "stream": "ext://sys.stdout"},
+            "stderr": {
+                "class": "logging.StreamHandler",
+                "formatter": "lines",
+                "filters": ["request_id"],
+                "stream": "ext://sys.stderr",
+            },
+            "access": {
+                "class": "logging.StreamHandler",
+                "formatter": "lines",
+                "filters": ["request_id"],
+                "stream": "ext://sys.stdout",
+            },
         },
         "loggers": {
             "runyard": {"handlers": ["stderr"], "level": level, "propagate": False},
-            "uvicorn": {"handlers": ["stderr"], "level": level, "propagate": False},
-            "uvicorn.error": {"level": level},
-            "uvicorn.access": {
+            ACCESS_LOGGER: {
                 "handlers": ["access"],
                 "level": "INFO" if settings.access_log else "WARNING",
                 "propagate": False,
             },
+            "uvicorn": {"handlers": ["stderr"], "level": level, "propagate": False},
+            "uvicorn.error": {"level": level},
+            # Runyard writes the access lines itself (with the duration and the request id).
+            "uvicorn.access": {"handlers": [], "level": "WARNING", "propagate": False},
         },
     }
 
@@ -196,8 +233,9 @@ def web_ui_line(url: str) -> str:
     return f"Runyard web UI: {ours}{mlflow}"
 
 
-def startup_lines(settings: Settings) -> list[str]:
-    """What the operator reads at start-up: the stores in use and the URL to give MLflow."""
+def startup_lines(settings: Settings, metrics_folder: metrics_dir.MetricsFolder | None = None) -> list[str]:
+    """What the operator reads at start-up: the stores in use, what is logged and measured, and the
+    URL to give MLflow. No password is printed (the database URL's is masked)."""
     if settings.host in _ALL_INTERFACES:
         url = f"http://{socket.gethostname()}:{settings.port}"
         where = f"all interfaces ({settings.host or '0.0.0.0'}, port {settings.port})"
@@ -207,18 +245,68 @@ def startup_lines(settings: Settings) -> list[str]:
         where = url
     workers = f", {settings.workers} worker processes" if settings.workers > 1 else ""
     return [
-        f"Runyard {__version__}: database {display_url(settings.database_url)}",
+        f"Runyard {__version__}: database {database_line(settings.database_url)}",
         f"Runyard artifacts: local folder {settings.artifact_root} (clients see mlflow-artifacts:/ URIs)",
         "Runyard authentication: " + ("on (sign in; see `runyard user --help`)" if settings.auth_enabled else "off"),
+        logging_line(settings),
+        metrics_line(url, settings, metrics_folder),
         web_ui_line(url),
         f"Runyard serving on {where}{workers} — point MLflow at it: export MLFLOW_TRACKING_URI={url}",
     ]
 
 
+def database_line(database_url: str) -> str:
+    """`sqlite:////abs/path.db (SQLite)` or `postgresql://user:***@host/db (PostgreSQL)`."""
+    kind = "SQLite" if database_url.startswith("sqlite") else "PostgreSQL"
+    return f"{display_url(database_url)} ({kind})"
+
+
+def logging_line(settings: Settings) -> str:
+    access = "on (stdout)" if settings.access_log else "off"
+    return f"Runyard logs: {settings.log_level} and above, {settings.log_format} lines on stderr; access log {access}"
+
+
+def metrics_line(url: str, settings: Settings, folder: metrics_dir.MetricsFolder | None) -> str:
+    if not settings.metrics_enabled:
+        return "Runyard metrics: off (--metrics serves Prometheus metrics at /metrics)"
+    who = "administrators only" if settings.auth_enabled else "open"
+    where = f"; worker files in {folder.path}" if folder is not None and not folder.temporary else ""
+    return f"Runyard metrics: {url}/metrics (Prometheus, {who}){where}"
+
+
 class _Supervisor(Multiprocess):
-    """uvicorn's worker supervisor, remembering which signal stopped it."""
+    """uvicorn's worker supervisor, remembering which signal stopped it and telling
+    `on_worker_exit` the process id of every worker that exited (stopped, died or replaced)."""
 
     stopped_by: str | None = None
+    on_worker_exit: Callable[[int], None] | None = None
+
+    def _pids(self) -> set[int]:
+        return {p.pid for p in self.processes if p.pid is not None}
+
+    def _tell(self, gone: set[int]) -> None:
+        if self.on_worker_exit is None:
+            return
+        for pid in gone:
+            try:
+                self.on_worker_exit(pid)
+            except Exception:
+                log.exception("marking worker %d as gone failed", pid)
+
+    def keep_subprocess_alive(self) -> None:
+        before = self._pids()
+        super().keep_subprocess_alive()
+        self._tell(before - self._pids())
+
+    def handle_signals(self) -> None:
+        before = self._pids()
+        super().handle_signals()
+        self._tell(before - self._pids())
+
+    def join_all(self) -> None:
+        everyone = self._pids()
+        super().join_all()
+        self._tell(everyone)
 
     def handle_int(self) -> None:
         self.stopped_by = "SIGINT"

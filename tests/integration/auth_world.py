@@ -80,7 +80,7 @@ def auth_world(data_dir: Path) -> Iterator[AuthWorld]:
     server = ServerProcess(
         data_dir=data_dir,
         extra_env={"RUNYARD_ADMIN_PASSWORD": ADMIN_PASSWORD},
-        extra_args=["--auth", "on", "--auth-failure-limit", "0"],
+        extra_args=["--auth", "on", "--auth-failure-limit", "0", "--metrics"],
     ).start()
     settings = Settings(data_dir=data_dir, auth="on")
     db = Database(settings.database_url)

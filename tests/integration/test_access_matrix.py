@@ -141,6 +141,7 @@ SPECS: dict[tuple[str, str], Spec] = {
     ("GET", "/mlflow/"): lambda r, n: Call(),
     ("GET", "/health"): lambda r, n: Call(),
     ("GET", "/version"): lambda r, n: Call(),
+    ("GET", "/metrics"): lambda r, n: Call(),
     ("GET", "/mlflow/static-files/{path:path}"): lambda r, n: Call(path={"path": "nothing.js"}),
     ("GET", "/get-artifact"): lambda r, n: Call(params={"run_id": r.run, "path": "f.txt"}),
     ("GET", "/model-versions/get-artifact"): lambda r, n: Call(params={"name": r.model, "version": "1", "path": "x"}),

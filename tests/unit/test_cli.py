@@ -97,11 +97,11 @@ def test_runyard_loggers_are_configured(capsys: pytest.CaptureFixture[str]) -> N
         line = err.strip().splitlines()[-1]
         assert line.endswith("WARNING runyard.store.point_writer: shown 7")
         assert line[:4].isdigit()  # starts with the time
-        assert logging.getLogger("uvicorn.access").level == logging.WARNING  # access log off
+        assert logging.getLogger("runyard.access").level == logging.WARNING  # access log off
         logging.config.dictConfig(server_module.logging_config(Settings(log_level="error", access_log=True)))
-        assert logging.getLogger("uvicorn.access").level == logging.INFO  # on, whatever --log-level says
+        assert logging.getLogger("runyard.access").level == logging.INFO  # on, whatever --log-level says
     finally:
-        for name in ("runyard", "uvicorn", "uvicorn.access"):
+        for name in ("runyard", "runyard.access", "uvicorn", "uvicorn.access"):
             logging.getLogger(name).handlers.clear()
             logging.getLogger(name).propagate = True
             logging.getLogger(name).setLevel(logging.NOTSET)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import functools
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -260,7 +261,9 @@ class _InFlight:
 async def call(fn: Callable[..., R], *args: Any, **kwargs: Any) -> R:
     """Run a (blocking, database-bound) service call on the service thread pool."""
     loop = asyncio.get_running_loop()
-    return await waiting_for(loop.run_in_executor(_EXECUTOR, functools.partial(fn, *args, **kwargs)))
+    # In the request's context: log records from service code carry its request id.
+    work = functools.partial(contextvars.copy_context().run, fn, *args, **kwargs)
+    return await waiting_for(loop.run_in_executor(_EXECUTOR, work))
 
 
 async def waiting_for(work: Awaitable[R]) -> R:

@@ -28,6 +28,9 @@ R = TypeVar("R")
 WORKSPACE_HEADER = "x-mlflow-workspace"
 # Set by `runyard.api.workspace_url` when the URL names the workspace (`/w/<workspace>/...`).
 WORKSPACE_SCOPE_KEY = "runyard.workspace"
+# With `--metrics`: a one-item list the router puts the matched route in (`runyard.api.observe`
+# reads it; middleware that copies the scope shares the list).
+ROUTE_SLOT = "runyard.route"
 
 
 @dataclass(frozen=True)
@@ -210,6 +213,16 @@ class StaticFirstRouter(Router):
                 for route in routes:
                     if route.methods is None or method in route.methods:
                         scope.update({"endpoint": route.endpoint, "path_params": {}, "route": route})
+                        slot = scope.get(ROUTE_SLOT)
+                        if slot is not None:
+                            slot[0] = route
                         await route.handle(scope, receive, send)
                         return
-        await super().app(scope, receive, send)
+        slot = scope.get(ROUTE_SLOT)
+        if slot is None:
+            await super().app(scope, receive, send)
+            return
+        try:
+            await super().app(scope, receive, send)
+        finally:
+            slot[0] = scope.get("route")

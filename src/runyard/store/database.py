@@ -125,6 +125,13 @@ class Database:
         with self.engine.connect() as conn, conn.begin():
             conn.exec_driver_sql(f"ANALYZE {', '.join(tables)}")
 
+    def pool_status(self) -> tuple[int, int]:
+        """(connections checked out now, the pool's configured size) of this process's pool."""
+        pool = self.engine.pool
+        checked_out = getattr(pool, "checkedout", None)
+        size = getattr(pool, "size", None)
+        return (int(checked_out()) if callable(checked_out) else 0, int(size()) if callable(size) else 0)
+
     def dispose(self) -> None:
         if self._group is not None:
             self._group.close()

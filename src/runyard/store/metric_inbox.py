@@ -38,6 +38,11 @@ def pending(conn: Connection) -> bool:
     return bool(fastsql.execute(conn, "SELECT EXISTS (SELECT 1 FROM metric_inbox)").fetchone()[0])
 
 
+def size(conn: Connection) -> int:
+    """How many points wait in the inbox (every process's; for the metrics, at scrape time)."""
+    return int(fastsql.execute(conn, "SELECT count(*) FROM metric_inbox").fetchone()[0])
+
+
 def move_all(conn: Connection) -> None:
     """Move every waiting point into `metrics` (in the caller's write transaction)."""
     fastsql.execute(conn, _MOVE)

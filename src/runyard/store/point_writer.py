@@ -48,6 +48,9 @@ PointsRecorder = Callable[[Connection, list[tuple[int, str, PreparedPoints]]], N
 """Called in the group's transaction with (workspace id, run uuid, points) of every accepted request
 (the mirror's outbox journal)."""
 
+GroupObserver = Callable[[int, int], None]
+"""Told (requests, points) of every group written, after its commit (the metrics, with `--metrics`)."""
+
 
 @dataclass
 class _Request:
@@ -76,6 +79,7 @@ class PointWriter:
         # SQLite: points go to the inbox (see `metric_inbox`); PostgreSQL has no page-per-commit cost.
         self._use_inbox = db.is_sqlite
         self._staged = 0  # points this writer appended to the inbox since its last move
+        self.on_group: GroupObserver | None = None
         self._thread = threading.Thread(target=self._run, name="runyard-point-writer", daemon=True)
         self._thread.start()
 
@@ -86,6 +90,10 @@ class PointWriter:
         request = _Request(run_uuid, points, check)
         self._queue.put(request)
         return request.future
+
+    def queue_depth(self) -> int:
+        """Requests waiting for the writer (approximate, as `qsize` is)."""
+        return self._queue.qsize()
 
     def stop(self) -> None:
         """Write what is queued, then stop the thread."""
@@ -179,3 +187,6 @@ class PointWriter:
                 self._written += request.points.count
                 self._staged += request.points.count if self._use_inbox else 0
                 request.future.set_result(None)
+        observer = self.on_group
+        if observer is not None:
+            observer(len(group), sum(r.points.count for r in group if r.refused is None))

@@ -12,6 +12,7 @@ from pydantic import Field
 from starlette.requests import Request
 from starlette.responses import Response
 
+from runyard.api.artifact_traffic import download_counter, upload_body
 from runyard.api.http import call, ok, parse_json_body
 from runyard.api.mlflow import render
 from runyard.api.mlflow.downloads import artifact_response
@@ -56,7 +57,7 @@ def _path_param(request: Request) -> str:
 async def upload(request: Request) -> Response:
     path = _path_param(request)
     ctx, backend = await _owned(request, path)
-    await backend.write(path, request.stream())
+    await backend.write(path, upload_body(request))
     await _journal(request, ctx, path)
     return ok()
 
@@ -65,7 +66,7 @@ async def download(request: Request) -> Response:
     path = _path_param(request)
     backend = await _backend(request, path)
     reader = await backend.read(path)
-    return artifact_response(reader, clean_relative_path(path))
+    return artifact_response(reader, clean_relative_path(path), download_counter(request))
 
 
 async def list_artifacts(request: Request) -> Response:
@@ -148,7 +149,7 @@ async def upload_part(request: Request) -> Response:
     upload_id = str(request.path_params["upload_id"])
     backend = await _upload_backend(request, upload_id)
     part_number = int(request.path_params["part_number"])
-    etag = await backend.write_part(upload_id, part_number, request.stream())
+    etag = await backend.write_part(upload_id, part_number, upload_body(request))
     return Response(b"", status_code=200, headers={"ETag": f'"{etag}"'})
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import posixpath
 import unicodedata
+from collections.abc import AsyncIterator, Callable
 from email.utils import formatdate
 from typing import Final
 from urllib.parse import quote
@@ -36,6 +37,8 @@ ACTIVE_CONTENT: Final = frozenset(
         "text/xml",
     }
 )
+
+ChunkFilter = Callable[[AsyncIterator[bytes]], AsyncIterator[bytes]]
 
 # RFC 7230 token characters: a filename made only of these is sent without quotes.
 _TOKEN_CHARS: Final = frozenset("!#$%&'*+-.0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ^_`abcdefghijklmnopqrstuvwxyz|~")
@@ -67,8 +70,8 @@ class _ArtifactResponse(StreamingResponse):
     """A streamed body whose Content-Type is sent exactly as given: Starlette would append
     `; charset=utf-8` to every `text/*` type, which the reference does not."""
 
-    def __init__(self, reader: ArtifactReader, filename: str) -> None:
-        super().__init__(reader.chunks())
+    def __init__(self, reader: ArtifactReader, filename: str, chunks: ChunkFilter | None) -> None:
+        super().__init__(reader.chunks() if chunks is None else chunks(reader.chunks()))
         self.headers["Content-Type"] = served_content_type(reader.content_type)
         self.headers["Content-Length"] = str(reader.size)
         self.headers["Content-Disposition"] = content_disposition(filename)
@@ -77,6 +80,7 @@ class _ArtifactResponse(StreamingResponse):
         self.headers["Last-Modified"] = formatdate(reader.mtime, usegmt=True)
 
 
-def artifact_response(reader: ArtifactReader, path: str) -> StreamingResponse:
-    """Stream an opened artifact as an attachment named after the last segment of `path`."""
-    return _ArtifactResponse(reader, posixpath.basename(path.rstrip("/")) or "artifact")
+def artifact_response(reader: ArtifactReader, path: str, chunks: ChunkFilter | None = None) -> StreamingResponse:
+    """Stream an opened artifact as an attachment named after the last segment of `path`; `chunks`
+    sees the bytes on their way out (the metrics count them)."""
+    return _ArtifactResponse(reader, posixpath.basename(path.rstrip("/")) or "artifact", chunks)

@@ -14,6 +14,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
+from runyard.api.artifact_traffic import download_counter, upload_body
 from runyard.api.http import call, ok
 from runyard.api.mlflow import render
 from runyard.api.mlflow.downloads import artifact_response
@@ -46,7 +47,7 @@ def _required_path(request: Request, name: str = "path") -> str:
 
 async def _send(request: Request, root: ArtifactRoot, path: str) -> Response:
     reader = await _access(request).open(root, path)
-    return artifact_response(reader, clean_relative_path(path))
+    return artifact_response(reader, clean_relative_path(path), download_counter(request))
 
 
 async def listing(root: ArtifactRoot, path: str | None) -> Response:
@@ -115,7 +116,7 @@ async def upload_artifact(request: Request) -> Response:
     declared = request.headers.get("content-length")
     size = None if declared is None else parse_ascii_int(declared, "Content-Length", maximum=2**63 - 1)
     ctx = await call(resolve_context, request, fresh=True)
-    await _access(request).upload(ctx, run_id, path, size, request.stream())
+    await _access(request).upload(ctx, run_id, path, size, upload_body(request))
     # The reference answers an empty body (Content-Type application/json, length 0).
     return Response(b"", media_type="application/json")
 

@@ -209,37 +209,46 @@ class LinkService:
                 rows = [r for r in rows if r.name == name]
                 if not rows:
                     raise not_found(f"Workspace '{workspace}' has no mirror link named '{name}'.")
-            out = []
-            for row in rows:
-                count, oldest = mirror_store.pending(conn, workspace_id, row.cursor)
-                if row.backfill != "done":
-                    count += max(0, row.backfill_total - row.backfill_done) or 1
-                    oldest = min(oldest or row.creation_time, row.creation_time)
-                out.append(
-                    LinkStatus(
-                        name=row.name,
-                        source_workspace=workspace,
-                        target_url=row.target_url,
-                        target_workspace=row.target_workspace,
-                        auth=row.auth_kind,
-                        experiments_filter=row.experiments_filter,
-                        state=state_of(row),
-                        pending_items=count,
-                        lag_seconds=round(max(0, now - oldest) / 1000, 3) if oldest is not None else 0.0,
-                        oldest_pending_at=oldest,
-                        last_error=row.last_error,
-                        last_error_at=row.last_error_time,
-                        parked_items=mirror_store.parked_count(conn, row.id),
-                        backfill=row.backfill,
-                        backfill_done=row.backfill_done,
-                        backfill_total=row.backfill_total,
-                        sent_items=row.sent_items,
-                        sent_runs=row.sent_runs,
-                        sent_points=row.sent_points,
-                        sent_bytes=row.sent_bytes,
-                        created_at=row.creation_time,
-                        created_by=row.created_by,
-                        last_success_at=row.last_success_time,
-                    )
-                )
-            return out
+            return [self._status_of(conn, row, workspace, now) for row in rows]
+
+    def overview(self) -> list[LinkStatus]:
+        """Every link of every workspace, with its counters (the metrics' mirror lag, at scrape time)."""
+        now = now_ms()
+        with self._db.read() as conn:
+            names = {w.id: w.name for w in ws_store.list_all(conn)}
+            return [
+                self._status_of(conn, row, names.get(row.workspace_id, str(row.workspace_id)), now)
+                for row in mirror_store.all_links(conn)
+            ]
+
+    @staticmethod
+    def _status_of(conn: Any, row: LinkRow, workspace: str, now: int) -> LinkStatus:
+        count, oldest = mirror_store.pending(conn, row.workspace_id, row.cursor)
+        if row.backfill != "done":
+            count += max(0, row.backfill_total - row.backfill_done) or 1
+            oldest = min(oldest or row.creation_time, row.creation_time)
+        return LinkStatus(
+            name=row.name,
+            source_workspace=workspace,
+            target_url=row.target_url,
+            target_workspace=row.target_workspace,
+            auth=row.auth_kind,
+            experiments_filter=row.experiments_filter,
+            state=state_of(row),
+            pending_items=count,
+            lag_seconds=round(max(0, now - oldest) / 1000, 3) if oldest is not None else 0.0,
+            oldest_pending_at=oldest,
+            last_error=row.last_error,
+            last_error_at=row.last_error_time,
+            parked_items=mirror_store.parked_count(conn, row.id),
+            backfill=row.backfill,
+            backfill_done=row.backfill_done,
+            backfill_total=row.backfill_total,
+            sent_items=row.sent_items,
+            sent_runs=row.sent_runs,
+            sent_points=row.sent_points,
+            sent_bytes=row.sent_bytes,
+            created_at=row.creation_time,
+            created_by=row.created_by,
+            last_success_at=row.last_success_time,
+        )
