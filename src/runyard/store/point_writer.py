@@ -149,7 +149,8 @@ class PointWriter:
     def _write(self, group: list[_Request]) -> None:
         try:
             with self._db.write() as conn:
-                runs = {row.info.run_uuid: row for row in run_store.get_many(conn, list({r.run_uuid for r in group}))}
+                wanted = list({r.run_uuid for r in group})
+                runs = {row.info.run_uuid: row for row in run_store.get_many(conn, wanted, hold=True)}
                 accepted: list[tuple[int, PreparedPoints]] = []
                 written: list[tuple[int, str, PreparedPoints]] = []
                 for request in group:
