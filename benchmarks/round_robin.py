@@ -181,6 +181,7 @@ class RoundRobinProxy:
         self._server: asyncio.Server | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
+        self._stopping: asyncio.Event | None = None
 
     @property
     def url(self) -> str:
@@ -283,23 +284,32 @@ class RoundRobinProxy:
         ready = threading.Event()
         failed: list[BaseException] = []
 
+        async def serve_until_stopped() -> None:
+            self._stopping = asyncio.Event()
+            try:
+                server = await self.serve()
+            except BaseException as e:
+                failed.append(e)
+                return
+            finally:
+                ready.set()
+            await self._stopping.wait()
+            server.close()
+            current = asyncio.current_task()
+            others = [t for t in asyncio.all_tasks() if t is not current]
+            for task in others:  # connections still open (keep-alive clients)
+                task.cancel()
+            await asyncio.gather(*others, return_exceptions=True)
+            await server.wait_closed()
+            for backend in self._backends:
+                backend.close()
+
         def run() -> None:
             loop = asyncio.new_event_loop()
             self._loop = loop
             try:
-                server = loop.run_until_complete(self.serve())
-            except BaseException as e:
-                failed.append(e)
-                ready.set()
-                return
-            ready.set()
-            try:
-                loop.run_forever()
+                loop.run_until_complete(serve_until_stopped())
             finally:
-                server.close()
-                loop.run_until_complete(server.wait_closed())
-                for backend in self._backends:
-                    backend.close()
                 loop.close()
 
         self._thread = threading.Thread(target=run, name="round-robin-proxy", daemon=True)
@@ -310,8 +320,8 @@ class RoundRobinProxy:
         return self
 
     def stop(self) -> None:
-        if self._loop is not None and self._thread is not None:
-            self._loop.call_soon_threadsafe(self._loop.stop)
+        if self._loop is not None and self._thread is not None and self._stopping is not None:
+            self._loop.call_soon_threadsafe(self._stopping.set)
             self._thread.join(timeout=10)
             self._thread = None
 
