@@ -11,6 +11,7 @@ here; other backends (S3) add an entry that starts their store and names its des
 from __future__ import annotations
 
 import secrets
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from pathlib import Path
 
 import httpx
 import mlflow
+import psycopg
 import pytest
 from benchmarks.round_robin import RoundRobinProxy
 from mlflow import MlflowClient
@@ -291,3 +293,88 @@ def test_a_workspace_created_again_under_its_name_is_new_on_every_process(
     for step in range(PROCESSES * 2):
         client.log_metric(new_run.info.run_id, "m", float(step), step=step)
     assert [m.step for m in client.get_metric_history(new_run.info.run_id, "m")] == list(range(PROCESSES * 2))
+
+
+ORPHANS = {
+    # child table: its column naming a parent, and the parent's key
+    "metrics": ("run_id", "runs", "id"),
+    "latest_metrics": ("run_id", "runs", "id"),
+    "params": ("run_id", "runs", "id"),
+    "run_tags": ("run_id", "runs", "id"),
+    "runs": ("experiment_id", "experiments", "experiment_id"),
+    "experiments": ("workspace_id", "workspaces", "id"),
+    "registered_models": ("workspace_id", "workspaces", "id"),
+    "model_versions": ("model_pk", "registered_models", "id"),
+}
+
+
+def test_writes_racing_a_deletion_get_404_and_leave_no_orphan_rows(cluster: Cluster) -> None:
+    """Every process writes into a workspace while one of them deletes it: each write either lands
+    before the deletion (and is deleted with it) or answers 404; none fails otherwise (no 500, no
+    RESOURCE_ALREADY_EXISTS), and no row is left that names a deleted parent."""
+    name = f"race-{secrets.token_hex(4)}"
+    h = _ws(name)
+    with httpx.Client(base_url=cluster.servers[0].url) as http:
+        assert http.post(WS, json={"name": name}).status_code == 201
+        experiment_id = http.post("/api/2.0/mlflow/experiments/create", json={"name": "e"}, headers=h).json()[
+            "experiment_id"
+        ]
+        runs = [
+            http.post("/api/2.0/mlflow/runs/create", json={"experiment_id": experiment_id}, headers=h).json()["run"][
+                "info"
+            ]["run_id"]
+            for _ in range(PROCESSES)
+        ]
+    answers: list[tuple[str, int, str]] = []
+    stop = threading.Event()
+
+    def write(server: ServerProcess, run_id: str) -> None:
+        with httpx.Client(base_url=server.url, timeout=60) as http:
+            i = 0
+            while not stop.is_set():
+                i += 1
+                for path, body in (
+                    (
+                        "runs/log-batch",
+                        {"run_id": run_id, "metrics": [{"key": "m", "value": i, "timestamp": i, "step": i}]},
+                    ),
+                    ("runs/log-batch", {"run_id": run_id, "params": [{"key": f"p{i}", "value": "v"}]}),
+                    ("runs/set-tag", {"run_id": run_id, "key": f"t{i}", "value": "v"}),
+                    ("runs/create", {"experiment_id": experiment_id}),
+                    ("experiments/create", {"name": f"e-{server.port}-{i}"}),
+                    ("registered-models/create", {"name": f"m-{server.port}-{i}"}),
+                ):
+                    resp = http.post(f"/api/2.0/mlflow/{path}", json=body, headers=h)
+                    answers.append((path, resp.status_code, resp.text[:200]))
+
+    threads = [threading.Thread(target=write, args=(s, r)) for s, r in zip(cluster.servers, runs, strict=True)]
+    for t in threads:
+        t.start()
+    try:
+        deadline = 0
+        while len(answers) < 60 and deadline < 600:  # some writes landed before the deletion
+            threading.Event().wait(0.01)
+            deadline += 1
+        with httpx.Client(base_url=cluster.servers[0].url, timeout=60) as http:
+            deleted = http.delete(f"{WS}/{name}", params={"mode": "CASCADE"})
+        assert deleted.status_code == 204, deleted.text
+        n = len(answers)
+        while len(answers) < n + 60 and deadline < 1200:  # and some after it
+            threading.Event().wait(0.01)
+            deadline += 1
+    finally:
+        stop.set()
+        for t in threads:
+            t.join()
+    odd = [a for a in answers if a[1] not in (200, 404) or (a[1] == 404 and "RESOURCE_DOES_NOT_EXIST" not in a[2])]
+    assert not odd, odd[:10]
+    assert {code for _, code, _ in answers} == {200, 404}
+    url = cluster.servers[0].backend_store_uri
+    assert url is not None
+    with psycopg.connect(url) as conn:
+        for child, (column, parent, key) in ORPHANS.items():
+            query = (
+                f"SELECT count(*) FROM {child} c WHERE NOT EXISTS (SELECT 1 FROM {parent} p WHERE p.{key} = c.{column})"
+            )
+            row = conn.execute(query).fetchone()
+            assert row is not None and row[0] == 0, f"{row[0] if row else '?'} orphan rows in {child}"
