@@ -30,6 +30,7 @@ from benchmarks.servers import (
     fasttrackml_server,
     find_fml,
     mlflow_server,
+    runyard_group,
     runyard_server,
     start_all,
 )
@@ -73,6 +74,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="also run a Runyard server with --auth on (the client signs in with Basic credentials of a user "
         "with EDIT through a workspace grant) and report it beside auth off with the ratio",
     )
+    p.add_argument(
+        "--processes",
+        type=int,
+        default=1,
+        help="also run N Runyard servers on one PostgreSQL database behind a round-robin proxy "
+        "(benchmarks/round_robin.py; postgres backend only) and report them beside one process",
+    )
     p.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"JSON results (default: {DEFAULT_OUT})")
     args = p.parse_args(argv)
     args.backend_list = [b.strip() for b in args.backends.split(",") if b.strip()]
@@ -90,6 +98,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         p.error(f"unknown backends {bad}; choose from sqlite, postgres")
     if not args.server_list or any(s not in ("mlflow", "runyard", "fasttrackml") for s in args.server_list):
         p.error("--servers takes mlflow, runyard and fasttrackml")
+    if args.processes < 1 or (args.processes > 1 and "postgres" not in args.backend_list):
+        p.error("--processes N (N >= 1) needs --backends postgres: SQLite is one host's file")
     if "fasttrackml" in args.server_list and args.fml is None:
         p.error(f"--servers fasttrackml needs its binary: --fml-bin PATH or ${FML_BIN_VAR}")
     return args
@@ -123,7 +133,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         for backend in args.backend_list:
             meta["load_before"][backend] = _load()
-            run_backend(backend, sizes, workloads, args.server_list, meta, rows, args.auth_compare, args.fml)
+            processes = args.processes if backend == "postgres" else 1
+            run_backend(backend, sizes, workloads, args.server_list, meta, rows, args.auth_compare, args.fml, processes)
             meta["load_after"][backend] = _load()
     except KeyboardInterrupt:
         log("interrupted: servers stopped; writing the rows measured so far")
@@ -148,6 +159,7 @@ def run_backend(
     rows: list[Row],
     auth_compare: bool = False,
     fml: str | None = None,
+    processes: int = 1,
 ) -> None:
     """Start both servers and the stub on a fresh `backend`, run `workloads`, append to `rows`."""
     with tempfile.TemporaryDirectory(prefix=f"runyard-bench-{backend}-") as tmp, ExitStack() as stack:
@@ -160,6 +172,9 @@ def run_backend(
             servers.append(runyard_server(scratch / "runyard", uris.runyard))
         if auth_compare:
             servers.append(runyard_server(scratch / "runyard-auth", uris.runyard_auth, auth=True))
+        if processes > 1 and uris.runyard_multi is not None:
+            servers.append(runyard_group(scratch / "runyard-multi", uris.runyard_multi, processes))
+            meta["processes"] = processes
         if "fasttrackml" in server_names and fml is not None and uris.fasttrackml is not None:
             servers.append(fasttrackml_server(fml, scratch / "fasttrackml", uris.fasttrackml))
         for server in servers:
@@ -317,6 +332,7 @@ def machine_meta(args: argparse.Namespace, sizes: Sizes) -> dict[str, Any]:
         "backends": args.backend_list,
         "servers_compared": args.server_list,
         "auth_compare": bool(args.auth_compare),
+        "processes": args.processes,
         "workloads": args.workload_list,
         "sizes": sizes.to_json(),
         "load_before": {},

@@ -16,6 +16,8 @@ EXPLANATION = (
     " 1.0 means as fast as a stub that answers at once. Every figure is the median of the repetitions.\n"
     "auth/off (with --auth-compare): Runyard --auth on relative to auth off (times: on/off; throughputs: off/on);"
     " 1.10 means 10 % slower with authentication.\n"
+    "runyard xN (with --processes N): N Runyard processes on one PostgreSQL database behind a round-robin proxy;"
+    " xN/x1: how many times better than one process (times: x1/xN; throughputs: xN/x1).\n"
     "vs fml (when FastTrackML is measured): how many times better Runyard is than FastTrackML, as ratio is for mlflow."
 )
 
@@ -42,6 +44,11 @@ class Row:
     # (times: auth/off; throughputs: off/auth), 1.10 = 10 % slower.
     runyard_auth: float | None = None
     auth_cost: float | None = None
+    # `--processes N`: N Runyard processes on one database behind the round-robin proxy, and how many
+    # times better that is than one process (times: one/N; throughputs: N/one).
+    runyard_multi: float | None = None
+    multi_gain: float | None = None
+    rss_runyard_multi: int | None = None
     # FastTrackML, when measured, and how many times better Runyard is than it (as `ratio`).
     fasttrackml: float | None = None
     vs_fasttrackml: float | None = None
@@ -84,6 +91,9 @@ class Row:
             rss_runyard=rss.get("runyard", {}).get("tree"),
             runyard_auth=value.get("runyard-auth"),
             auth_cost=_auth_cost(quantity, r, value.get("runyard-auth")),
+            runyard_multi=value.get("runyard-multi"),
+            multi_gain=_gain(quantity, r, value.get("runyard-multi")),
+            rss_runyard_multi=rss.get("runyard-multi", {}).get("tree"),
             fasttrackml=fml,
             vs_fasttrackml=vs_fml,
             rss_fasttrackml=rss.get("fasttrackml", {}).get("tree"),
@@ -96,6 +106,12 @@ def _auth_cost(quantity: Quantity, off: float | None, on: float | None) -> float
     if quantity.unit == "count":
         return None
     return _ratio(on, off) if quantity.better == "lower" else _ratio(off, on)
+
+
+def _gain(quantity: Quantity, one: float | None, many: float | None) -> float | None:
+    if quantity.unit == "count":
+        return None
+    return _ratio(one, many) if quantity.better == "lower" else _ratio(many, one)
 
 
 def _ratio(a: float | None, b: float | None) -> float | None:
@@ -180,6 +196,17 @@ def table(rows: list[Row]) -> str:
         for row, cells in zip(rows, body, strict=True):
             cost = f"{row.auth_cost:.2f}" if row.auth_cost is not None else "-"
             cells[6:6] = [_cell(row, "runyard-auth"), cost]
+    if any(row.runyard_multi is not None or "runyard-multi" in row.notes for row in rows):
+        at = header.index("ratio")
+        header[at:at] = ["runyard xN", "xN/x1"]
+        header.append("RSS xN MiB")
+        seen_multi: set[tuple[str, str]] = set()
+        for row, cells in zip(rows, body, strict=True):
+            gain = f"{row.multi_gain:.2f}" if row.multi_gain is not None else "-"
+            cells[at:at] = [_cell(row, "runyard-multi"), gain]
+            first = (row.backend, row.workload) not in seen_multi
+            seen_multi.add((row.backend, row.workload))
+            cells.append(fmt_mib(row.rss_runyard_multi) if first else "")
     widths = [max(len(r[i]) for r in [header, *body]) for i in range(len(header))]
     right = set(range(4, len(header)))
 

@@ -205,6 +205,50 @@ def runyard_server(workdir: Path, backend_store_uri: str | None, *, auth: bool =
     return ManagedServer(name="runyard-auth" if auth else "runyard", cmd=cmd, workdir=workdir, env=env, port=port)
 
 
+class ServerGroup(ManagedServer):
+    """`members` Runyard servers on one database behind `benchmarks.round_robin` (its own process):
+    what several hosts behind a load balancer are. `url` is the proxy's; memory is summed over the
+    servers and the proxy."""
+
+    def __init__(self, name: str, workdir: Path, members: list[ManagedServer]) -> None:
+        port = free_port()
+        cmd = [sys.executable, "-m", "benchmarks.round_robin", "--port", str(port), *(m.url for m in members)]
+        root = str(Path(__file__).resolve().parent.parent)
+        env = {"PYTHONPATH": os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p)}
+        super().__init__(name=name, cmd=cmd, workdir=workdir, env=env, port=port)
+        self.members = members
+
+    def start(self, timeout: float = 120.0) -> ManagedServer:
+        began = time.monotonic()
+        # One after the other: the first migrates the database, the others find it current.
+        for member in self.members:
+            member.start(timeout)
+        super().start(timeout)
+        self.startup_seconds = time.monotonic() - began
+        return self
+
+    def stop(self, timeout: float = 20.0) -> None:
+        super().stop(timeout)
+        for member in self.members:
+            member.stop(timeout)
+
+    def pids(self) -> list[int]:
+        return [pid for m in self.members for pid in m.pids()] + super().pids()
+
+
+def runyard_group(workdir: Path, backend_store_uri: str, processes: int) -> ServerGroup:
+    """`processes` `runyard server --workers 1` (each its own data folder, as separate hosts) on one
+    database and one artifact folder, behind the round-robin proxy; named "runyard-multi"."""
+    artifacts = workdir / "shared-artifacts"
+    members = []
+    for i in range(processes):
+        member = runyard_server(workdir / f"host-{i}", backend_store_uri)
+        member.cmd += ["--artifacts-destination", str(artifacts)]
+        member.name = f"runyard-{i}"
+        members.append(member)
+    return ServerGroup("runyard-multi", workdir, members)
+
+
 FML_BIN_VAR = "FML_BIN"
 
 
@@ -245,6 +289,7 @@ class BackendUris:
     runyard: str | None
     runyard_auth: str | None = None
     fasttrackml: str | None = None
+    runyard_multi: str | None = None  # N processes on one database (`--processes`)
 
 
 @contextmanager
@@ -261,7 +306,13 @@ def backend_uris(kind: str, workdir: Path) -> Iterator[BackendUris]:
 
     base, _, _ = POSTGRES_ADMIN_URL.rpartition("/")
     tag = secrets.token_hex(4)
-    names = [f"bench_{tag}_mlflow", f"bench_{tag}_runyard", f"bench_{tag}_runyard_auth", f"bench_{tag}_fml"]
+    names = [
+        f"bench_{tag}_mlflow",
+        f"bench_{tag}_runyard",
+        f"bench_{tag}_runyard_auth",
+        f"bench_{tag}_fml",
+        f"bench_{tag}_runyard_multi",
+    ]
     with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as conn:
         for name in names:
             conn.execute(f'CREATE DATABASE "{name}"')
@@ -269,7 +320,7 @@ def backend_uris(kind: str, workdir: Path) -> Iterator[BackendUris]:
         # psycopg2 is not installed; SQLAlchemy reaches psycopg 3 through the "+psycopg" dialect.
         mlflow_uri = f"{base.replace('postgresql://', 'postgresql+psycopg://', 1)}/{names[0]}"
         fml_uri = f"{base.replace('postgresql://', 'postgres://', 1)}/{names[3]}"
-        yield BackendUris(kind, mlflow_uri, f"{base}/{names[1]}", f"{base}/{names[2]}", fml_uri)
+        yield BackendUris(kind, mlflow_uri, f"{base}/{names[1]}", f"{base}/{names[2]}", fml_uri, f"{base}/{names[4]}")
     finally:
         with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as conn:
             for name in names:

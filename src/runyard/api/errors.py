@@ -14,7 +14,16 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
 from runyard.api.http import JSONResponse, error_response
-from runyard.domain.errors import BAD_REQUEST, ENDPOINT_NOT_FOUND, INTERNAL_ERROR, MlflowError, TryAgain, error_body
+from runyard.domain.errors import (
+    BAD_REQUEST,
+    ENDPOINT_NOT_FOUND,
+    INTERNAL_ERROR,
+    MlflowError,
+    TryAgain,
+    error_body,
+    not_found,
+)
+from runyard.store.integrity import is_foreign_key_violation
 from runyard.store.transient import transient_reason
 
 log = logging.getLogger("runyard.api")
@@ -68,6 +77,11 @@ async def unexpected_error(request: Request, exc: Exception) -> Response:
     if retry is not None:
         log.warning("%s %s: %s", request.method, request.url.path, retry.message)
         return error_response(retry)
+    if is_foreign_key_violation(exc):
+        # A write naming a row that is gone: deleted (with its workspace, by another process) between
+        # the call's checks and its insert. The services map the cases they foresee; this is the backstop.
+        log.info("%s %s: a foreign key refused the write (deleted meanwhile)", request.method, request.url.path)
+        return error_response(not_found("The resource this request writes to does not exist (it was deleted)."))
     if isinstance(exc, OSError) and exc.errno == errno.ENAMETOOLONG:
         # A backstop: the artifact backends refuse such paths up front (see `LocalArtifactBackend`).
         return error_response(MlflowError("The path is longer than the file system allows (ENAMETOOLONG)"))

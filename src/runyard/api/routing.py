@@ -17,7 +17,7 @@ from runyard.api.delete_audit import audited, deleted_kind
 from runyard.api.http import call, check_request_strings, nothing_in_flight
 from runyard.api.security import require_json_body
 from runyard.domain.access_rules import AccessRule, parse_rule
-from runyard.domain.errors import not_found
+from runyard.domain.errors import RESOURCE_DOES_NOT_EXIST, MlflowError, not_found
 from runyard.domain.validation import reject_nul
 from runyard.services.context import RequestContext, WorkspaceGone
 from runyard.services.identity.access import Access
@@ -171,13 +171,20 @@ async def in_context(request: Request, fn: Callable[..., R], *args: Any, short: 
     """
 
     def run() -> R:
+        ctx = resolve_context(request)
         try:
-            return fn(resolve_context(request), *args, **kwargs)
+            return fn(ctx, *args, **kwargs)
         except WorkspaceGone:
             # The cached workspace was deleted by some process: resolve the name again (404 if it is
             # gone for good; a workspace of that name created since serves the call).
             services(request).workspaces.forget(_workspace_name(request))
-            return fn(resolve_context(request, fresh=True), *args, **kwargs)
+        except MlflowError as e:
+            # Nothing found: if the workspace (maybe from this process's cache) was deleted and created
+            # again by another process since, the call looked in the old one. The failed call wrote
+            # nothing (its transaction rolled back); it runs again in the current workspace.
+            if e.error_code != RESOURCE_DOES_NOT_EXIST or not services(request).workspaces.replaced(ctx.workspace):
+                raise
+        return fn(resolve_context(request, fresh=True), *args, **kwargs)
 
     if short and inline_now(request):
         return run()

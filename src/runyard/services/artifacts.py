@@ -89,6 +89,12 @@ class ArtifactService:
             return configured_root.removeprefix("file://")
         return str(workspace_folder(self._root, name))
 
+    def clear_leftovers(self, name: str) -> None:
+        """A workspace named `name` is being created with the managed folder: remove whatever a deleted
+        workspace of that name left there (a deletion whose process stopped before removing its
+        folder, an upload that finished after it), so the new workspace starts empty."""
+        shutil.rmtree(workspace_folder(self._root, name), ignore_errors=True)
+
     def drop_workspace(self, workspace: Workspace) -> None:
         """Remove the artifacts of a deleted workspace when they live in the server's managed folder.
 

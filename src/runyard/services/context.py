@@ -82,9 +82,17 @@ def require_workspace(conn: Connection, ctx: RequestContext) -> None:
 
     For the calls that name nothing inside the workspace (creating an experiment or a registered
     model, searches): calls on a run, experiment or model find it gone with its workspace anyway.
-    One primary-key probe inside the call's own transaction."""
-    if not ws_store.exists(conn, ctx.workspace.id):
-        raise WorkspaceGone(f"Workspace '{ctx.workspace.name}' not found", RESOURCE_DOES_NOT_EXIST)
+    One primary-key probe inside the call's own transaction; on PostgreSQL it also holds the row
+    (`FOR KEY SHARE`, as the foreign key check of an insert would) until the transaction ends, so a
+    concurrent deletion (which locks the row first, see `workspace_contents.lock`) either waits for
+    this transaction, and then deletes what it wrote, or has committed, and this probe finds no row."""
+    if not ws_store.exists(conn, ctx.workspace.id, hold=True):
+        raise workspace_gone(ctx)
+
+
+def workspace_gone(ctx: RequestContext) -> WorkspaceGone:
+    """The error for a request whose workspace is gone (also when a foreign key said so)."""
+    return WorkspaceGone(f"Workspace '{ctx.workspace.name}' not found", RESOURCE_DOES_NOT_EXIST)
 
 
 class WorkspaceGone(MlflowError):

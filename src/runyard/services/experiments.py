@@ -22,7 +22,7 @@ from runyard.domain.validation import (
 )
 from runyard.domain.workspaces import DEFAULT_PATH_ROOTS, canonical_experiment_name
 from runyard.services.artifact_roots import check_artifact_location
-from runyard.services.context import RequestContext, now_ms, require_workspace
+from runyard.services.context import RequestContext, now_ms, require_workspace, workspace_gone
 from runyard.services.identity.access import ExperimentNames
 from runyard.services.mirror.journal import MirrorJournal
 from runyard.store import dataset_summaries as dataset_store
@@ -31,6 +31,7 @@ from runyard.store import runs as run_store
 from runyard.store import search as search_sql
 from runyard.store.database import Database
 from runyard.store.dataset_summaries import DatasetSummary
+from runyard.store.integrity import is_foreign_key_violation
 
 
 class ExperimentService:
@@ -125,7 +126,9 @@ class ExperimentService:
                 exp_store.set_tags(conn, experiment_id, tags)
                 self._journal.experiment_changed(conn, ctx.workspace.id, experiment_id)
                 ctx.grant_creator(conn, EXPERIMENT, str(experiment_id))
-        except exc.IntegrityError:
+        except exc.IntegrityError as e:
+            if is_foreign_key_violation(e):  # the workspace went meanwhile (a deletion by another process)
+                raise workspace_gone(ctx) from None
             raise already_exists(f"Experiment(name={name}) already exists.") from None
         return str(experiment_id)
 

@@ -14,7 +14,7 @@ from runyard.domain.entities import Page
 from runyard.domain.errors import MlflowError, already_exists, invalid, not_found
 from runyard.domain.permissions import REGISTERED_MODEL
 from runyard.domain.search_filter import REGISTERED_MODEL_GRAMMAR, parse_filter, parse_order_by
-from runyard.services.context import RequestContext, now_ms, require_workspace
+from runyard.services.context import RequestContext, now_ms, require_workspace, workspace_gone
 from runyard.services.registry import (
     ALL_STAGES,
     LATEST_ALIAS,
@@ -37,6 +37,7 @@ from runyard.store import registry as reg_store
 from runyard.store import search as search_sql
 from runyard.store.database import Database
 from runyard.store.identity import grants as grant_store
+from runyard.store.integrity import is_foreign_key_violation
 from runyard.store.registry import ModelRow, ModelVersion, RegisteredModel
 
 
@@ -127,7 +128,9 @@ class RegisteredModelService:
                 row = reg_store.get_model(conn, ctx.workspace.id, name)
                 assert row is not None and row.pk == pk
                 return self._load(conn, row)
-        except exc.IntegrityError:
+        except exc.IntegrityError as e:
+            if is_foreign_key_violation(e):  # the workspace went meanwhile (a deletion by another process)
+                raise workspace_gone(ctx) from None
             # A concurrent create of the same name won (PostgreSQL's unique index decided).
             raise _already_exists(name) from None
 

@@ -99,24 +99,29 @@ class RunService:
 
     # --- lookups ------------------------------------------------------------------------------
 
-    def require(self, conn: Connection, ctx: RequestContext, run_id: str, level: int | None = None) -> RunRow:
+    def require(
+        self, conn: Connection, ctx: RequestContext, run_id: str, level: int | None = None, *, hold: bool = False
+    ) -> RunRow:
         """The run if it exists in the caller's workspace, else RESOURCE_DOES_NOT_EXIST."""
-        return _visible(ctx, run_id, self.find(conn, ctx, run_id, level))
+        return _visible(ctx, run_id, self.find(conn, ctx, run_id, level, hold=hold))
 
-    def find(self, conn: Connection, ctx: RequestContext, run_id: str, level: int | None = None) -> RunRow | None:
+    def find(
+        self, conn: Connection, ctx: RequestContext, run_id: str, level: int | None = None, *, hold: bool = False
+    ) -> RunRow | None:
         """The run if it exists in the caller's workspace, else None (a run of another workspace is
         not told apart from one that does not exist). With authentication on, PERMISSION_DENIED
-        unless the caller holds `level` (default: the route's) on the run's experiment."""
+        unless the caller holds `level` (default: the route's) on the run's experiment. `hold`: a
+        write follows (see `run_store.get_many`)."""
         if not run_id:
             raise invalid(missing_value_message("run_id"))
-        row = run_store.get(conn, run_id)
+        row = run_store.get(conn, run_id, hold=hold)
         if row is None or row.workspace_id != ctx.workspace.id:
             return None
         ctx.authorize_experiment(row.info.experiment_id, level=level, conn=conn)
         return row
 
     def _require_active(self, conn: Connection, ctx: RequestContext, run_id: str) -> RunRow:
-        return _writable(ctx, run_id, self.require(conn, ctx, run_id))
+        return _writable(ctx, run_id, self.require(conn, ctx, run_id, hold=True))
 
     def get(self, ctx: RequestContext, run_id: str) -> Run:
         with self._db.read() as conn:

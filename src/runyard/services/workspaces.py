@@ -68,6 +68,17 @@ class WorkspaceService:
         """Drop a cached workspace (found deleted): the next request resolves its name again."""
         self._forget((name or "").strip() or DEFAULT_WORKSPACE)
 
+    def replaced(self, workspace: Workspace) -> bool:
+        """Whether `workspace` (as a request resolved it, maybe from the cache) is no longer the one
+        of its name: deleted, or deleted and created again (a new id). Then it is forgotten, and the
+        caller resolves the name again. One indexed read, for answers that found nothing."""
+        with self._db.read() as conn:
+            current = ws_store.get_by_name(conn, workspace.name)
+        if current is not None and current.id == workspace.id:
+            return False
+        self._forget(workspace.name)
+        return True
+
     def cached(self, name: str | None) -> Workspace | None:
         """The workspace `resolve` would answer, if it can do so without the database; else None."""
         hit = self._cache.get((name or "").strip() or DEFAULT_WORKSPACE)
@@ -139,6 +150,10 @@ class WorkspaceService:
                     path_roots=roots,
                     now=now_ms(),
                 )
+                if artifact_root is None:
+                    # After the insert: a concurrent create of the name waits on its unique key and
+                    # fails, so it cannot empty the folder of the workspace that won.
+                    self._artifacts.clear_leftovers(name)
         except exc.IntegrityError:
             raise already_exists(f"Workspace '{name}' already exists.") from None
         return self.get(name)
@@ -186,6 +201,9 @@ class WorkspaceService:
         with self._db.write() as conn:
             workspace = ws_store.get_by_name(conn, name)
             if workspace is None:
+                raise not_found(f"Workspace '{name}' not found")
+            workspace_contents.lock(conn, workspace.id)
+            if not ws_store.exists(conn, workspace.id):  # a concurrent deletion won the lock
                 raise not_found(f"Workspace '{name}' not found")
             held = workspace_contents.summary(conn, workspace.id)
             if held and mode == "RESTRICT":

@@ -132,6 +132,20 @@ class Database:
         size = getattr(pool, "size", None)
         return (int(checked_out()) if callable(checked_out) else 0, int(size()) if callable(size) else 0)
 
+    def statistics_state(self, table: str) -> tuple[float, int]:
+        """PostgreSQL: (rows at the table's last ANALYZE, -1 if never; rows changed since, by every
+        process, as the statistics collector has counted them so far). SQLite: (-1, 0)."""
+        if self.dialect != "postgresql":
+            return -1.0, 0
+        with self.engine.connect() as conn, conn.begin():
+            row = conn.exec_driver_sql(
+                "SELECT c.reltuples, COALESCE(s.n_mod_since_analyze, 0) FROM pg_class c "
+                "LEFT JOIN pg_stat_user_tables s ON s.relid = c.oid "
+                "WHERE c.oid = to_regclass(%(table)s)",
+                {"table": table},
+            ).first()
+        return (float(row[0]), int(row[1])) if row is not None else (-1.0, 0)
+
     def dispose(self) -> None:
         if self._group is not None:
             self._group.close()

@@ -33,9 +33,12 @@ from runyard.store.runs import PreparedPoints, RunRow
 log = logging.getLogger(__name__)
 
 MAX_GROUP_POINTS = 20_000
-# Planner statistics are refreshed (PostgreSQL) once this process has written this many points,
-# then each time its count doubles: a fresh database's tables are analyzed while they fill.
+# Planner statistics are refreshed (PostgreSQL) once this many points were written since the last
+# ANALYZE, then each time the table has doubled: a fresh database's tables are analyzed while they
+# fill. Counted over every process writing to the database (see `_analyze`), checked each time this
+# process has written `ANALYZE_CHECK_POINTS` more.
 ANALYZE_AFTER_POINTS = 100_000
+ANALYZE_CHECK_POINTS = 20_000
 # Moving fewer points at a time writes each series' page more often; more makes one move (which
 # holds the write lock) longer. Measured on this project's benchmark machine: ~8k points ≈ 14 ms.
 MOVE_AFTER_POINTS = 8_000
@@ -73,7 +76,10 @@ class PointWriter:
         self._db = db
         self._recorder = recorder
         self._written = 0
-        self._analyze_at = analyze_after_points
+        self._analyze_after = analyze_after_points
+        self._check_every = min(analyze_after_points, ANALYZE_CHECK_POINTS)
+        self._check_at = self._check_every
+        self._since_analyze = 0  # points this process wrote since it last ran ANALYZE
         self._queue: queue.SimpleQueue[_Request | None] = queue.SimpleQueue()
         self._closed = False
         # SQLite: points go to the inbox (see `metric_inbox`); PostgreSQL has no page-per-commit cost.
@@ -129,7 +135,8 @@ class PointWriter:
                 group.append(more)
                 size += more.points.count
             self._write(group)
-            if self._written >= self._analyze_at:
+            if self._written >= self._check_at:
+                self._check_at = self._written + self._check_every
                 self._analyze()
             if self._staged >= MOVE_AFTER_POINTS:
                 self._move()
@@ -139,9 +146,17 @@ class PointWriter:
                 return
 
     def _analyze(self) -> None:
-        self._analyze_at = 2 * self._written
+        """ANALYZE when the points written since the last one (by any process: the statistics
+        collector's count, or this process's own when that is higher, as the collector reports with
+        a delay) reach `analyze_after_points` and the table's size at that last ANALYZE. With N
+        processes behind a load balancer each writes 1/N of the points: a count of its own would
+        analyze a fresh table N times later."""
         try:
-            self._db.refresh_statistics("metrics", "latest_metrics")
+            analyzed_rows, changed = self._db.statistics_state("metrics")
+            changed = max(changed, self._since_analyze)
+            if changed >= max(self._analyze_after, analyzed_rows):
+                self._db.refresh_statistics("metrics", "latest_metrics")
+                self._since_analyze = 0
         except Exception:
             log.exception("refreshing planner statistics failed")
 
@@ -157,7 +172,8 @@ class PointWriter:
     def _write(self, group: list[_Request]) -> None:
         try:
             with self._db.write() as conn:
-                runs = {row.info.run_uuid: row for row in run_store.get_many(conn, list({r.run_uuid for r in group}))}
+                wanted = list({r.run_uuid for r in group})
+                runs = {row.info.run_uuid: row for row in run_store.get_many(conn, wanted, hold=True)}
                 accepted: list[tuple[int, PreparedPoints]] = []
                 written: list[tuple[int, str, PreparedPoints]] = []
                 for request in group:
@@ -185,6 +201,7 @@ class PointWriter:
                 request.future.set_exception(request.refused)
             else:
                 self._written += request.points.count
+                self._since_analyze += request.points.count
                 self._staged += request.points.count if self._use_inbox else 0
                 request.future.set_result(None)
         observer = self.on_group

@@ -72,19 +72,28 @@ _GET_RUN_SQL = (
 )
 
 
-def get(conn: Connection, run_uuid: str) -> RunRow | None:
-    rows = get_many(conn, [run_uuid])
+def get(conn: Connection, run_uuid: str, *, hold: bool = False) -> RunRow | None:
+    rows = get_many(conn, [run_uuid], hold=hold)
     return rows[0] if rows else None
 
 
-def get_many(conn: Connection, run_uuids: Sequence[str]) -> list[RunRow]:
-    """The runs with these ids (those that exist), in one statement."""
+def get_many(conn: Connection, run_uuids: Sequence[str], *, hold: bool = False) -> list[RunRow]:
+    """The runs with these ids (those that exist), in one statement.
+
+    `hold`: for a write into the runs' tables without a foreign key (metric points): on PostgreSQL
+    the run rows are locked against deletion until the transaction ends (`FOR KEY SHARE`, what the
+    foreign key check of an insert into `params` takes), so a concurrent deletion of their workspace
+    (see `workspace_contents.lock`) waits for this write and deletes its points too, or has
+    committed and the runs are not found. SQLite serialises writers: nothing to lock."""
     if not run_uuids:
         return []
     test, params = fastsql.one_of(conn, run_uuids)
+    sql = f"{_GET_RUN_SQL} {test}"
+    if hold and conn.dialect.name == "postgresql":
+        sql += " FOR KEY SHARE OF r"
     out = []
     for pk, uuid_, exp_id, name, user_id, status, start, end, uri, stage, workspace_id in fastsql.execute(
-        conn, f"{_GET_RUN_SQL} {test}", params
+        conn, sql, params
     ).fetchall():
         info = RunInfo(uuid_, exp_id, name, user_id, status, start, end, uri, stage)
         out.append(RunRow(pk=pk, workspace_id=workspace_id, info=info))

@@ -70,6 +70,9 @@ experiments = Table(
     Column("creation_time", BigInteger, nullable=False),
     Column("last_update_time", BigInteger, nullable=False),
     UniqueConstraint("workspace_id", "name"),
+    # Ids are never reused (see migration 0011): an id a client or a cache still holds cannot reach
+    # an experiment created later (in a workspace re-created under the same name).
+    sqlite_autoincrement=True,
 )
 
 experiment_tags = Table(

@@ -37,8 +37,34 @@ def summary(conn: Connection, workspace_id: int) -> dict[str, int]:
     return {k: v for k, v in counts.items() if v}
 
 
+def lock(conn: Connection, workspace_id: int) -> None:
+    """PostgreSQL: lock the workspace row and every parent row it owns (experiments, runs, logged and
+    registered models) for the deletion, parents first.
+
+    A concurrent write into the workspace holds a `FOR KEY SHARE` lock on the parent it names (the
+    foreign key check of its insert takes one; `context.require_workspace` takes one on the
+    workspace): it either got there first, and the deletion waits for its commit and then deletes
+    what it wrote too (each statement of a READ COMMITTED transaction sees what committed before
+    it), or it waits for the deletion and then finds its parent gone (a 404, never an orphan row nor
+    a deletion that fails on a foreign key). SQLite serialises writers: nothing to do."""
+    if conn.dialect.name != "postgresql":
+        return
+    experiment_ids = _experiment_ids(workspace_id)
+    w, r, lm, rm = schema.workspaces, schema.runs, schema.logged_models, schema.registered_models
+    for stmt in (
+        select(w.c.id).where(w.c.id == workspace_id),
+        select(_E.c.experiment_id).where(_E.c.workspace_id == workspace_id),
+        select(r.c.id).where(r.c.experiment_id.in_(experiment_ids)),
+        select(lm.c.id).where(lm.c.experiment_id.in_(experiment_ids)),
+        select(rm.c.id).where(rm.c.workspace_id == workspace_id),
+    ):
+        conn.execute(stmt.with_for_update())
+
+
 def delete_all(conn: Connection, workspace_id: int) -> None:
-    """Delete every row the workspace owns, children first (artifact bytes are the caller's job)."""
+    """Delete every row the workspace owns, children first (artifact bytes are the caller's job).
+
+    Call `lock` first, before counting what it holds."""
     mirror_store.delete_links_of(conn, workspace_id)
     experiment_ids = _experiment_ids(workspace_id)
     run_pks = select(schema.runs.c.id).where(schema.runs.c.experiment_id.in_(experiment_ids))

@@ -84,6 +84,11 @@ def delete_row(conn: Connection, workspace_id: int) -> None:
     conn.execute(_W.delete().where(_W.c.id == workspace_id))
 
 
-def exists(conn: Connection, workspace_id: int) -> bool:
-    """Whether the workspace row is still there (a primary-key probe)."""
-    return conn.execute(select(_W.c.id).where(_W.c.id == workspace_id)).first() is not None
+def exists(conn: Connection, workspace_id: int, *, hold: bool = False) -> bool:
+    """Whether the workspace row is still there (a primary-key probe). `hold`: on PostgreSQL, lock
+    the row against deletion until the transaction ends (`FOR KEY SHARE`; SQLite's writers are
+    serialised anyway)."""
+    stmt = select(_W.c.id).where(_W.c.id == workspace_id)
+    if hold and conn.dialect.name == "postgresql":
+        stmt = stmt.with_for_update(read=True, key_share=True)
+    return conn.execute(stmt).first() is not None

@@ -6,6 +6,7 @@ Every request naming a path is refused (400) if the path belongs to another work
 
 from __future__ import annotations
 
+import contextlib
 import posixpath
 
 from pydantic import Field
@@ -21,7 +22,7 @@ from runyard.api.mlflow.messages import Message
 from runyard.api.routing import Endpoint, resolve_context, services
 from runyard.artifacts.base import ArtifactBackend
 from runyard.artifacts.paths import clean_relative_path
-from runyard.domain.errors import NOT_IMPLEMENTED, RESOURCE_DOES_NOT_EXIST, MlflowError, invalid
+from runyard.domain.errors import NOT_IMPLEMENTED, RESOURCE_DOES_NOT_EXIST, MlflowError, invalid, not_found
 from runyard.services.artifacts import PRESIGNED_DOWNLOAD_UNSUPPORTED
 from runyard.services.context import RequestContext
 
@@ -50,6 +51,16 @@ async def _journal(request: Request, ctx: RequestContext, path: str, *, deleted:
     await call(services(request).artifact_journal.written, ctx.workspace.id, clean_relative_path(path), deleted=deleted)
 
 
+async def _unless_workspace_gone(request: Request, ctx: RequestContext, backend: ArtifactBackend, path: str) -> None:
+    """After a file was published: if its workspace was deleted meanwhile (by any process; its
+    folder may already be gone, or a workspace of the same name created since), take the file back
+    and answer 404, so that nothing of a deleted workspace appears in a new one of its name."""
+    if await call(services(request).workspaces.replaced, ctx.workspace):
+        with contextlib.suppress(MlflowError, OSError):
+            await call(backend.delete, path)
+        raise not_found(f"Workspace '{ctx.workspace.name}' not found")
+
+
 def _path_param(request: Request) -> str:
     return str(request.path_params.get("artifact_path", ""))
 
@@ -58,6 +69,7 @@ async def upload(request: Request) -> Response:
     path = _path_param(request)
     ctx, backend = await _owned(request, path)
     await backend.write(path, upload_body(request))
+    await _unless_workspace_gone(request, ctx, backend, path)
     await _journal(request, ctx, path)
     return ok()
 
@@ -158,6 +170,7 @@ async def complete_multipart(request: Request) -> Response:
     target = _target(request, body.path)
     ctx, backend = await _owned(request, target)
     await backend.complete_multipart(body.upload_id, target, [(p.part_number, p.etag) for p in body.parts])
+    await _unless_workspace_gone(request, ctx, backend, target)
     await _journal(request, ctx, target)
     return ok()
 

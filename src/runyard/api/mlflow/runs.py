@@ -8,13 +8,23 @@ import asyncio
 from starlette.requests import Request
 from starlette.responses import Response
 
-from runyard.api.http import ok, page_response, parse_json, parse_json_body, parse_query, read_json_body, waiting_for
+from runyard.api.http import (
+    call,
+    ok,
+    page_response,
+    parse_json,
+    parse_json_body,
+    parse_query,
+    read_json_body,
+    waiting_for,
+)
 from runyard.api.mlflow import ingest_messages as ingest
 from runyard.api.mlflow import messages as m
 from runyard.api.mlflow import render
 from runyard.api.mlflow.fields import as_double
 from runyard.api.routing import Endpoint, cached_context, in_context, inline_now, services
 from runyard.domain.entities import Dataset, ModelIO
+from runyard.domain.errors import RESOURCE_DOES_NOT_EXIST, MlflowError
 from runyard.domain.limits import MAX_BATCH_REQUEST_BYTES
 from runyard.domain.validation import require_value
 from runyard.services.runs import DatasetInputIn, MetricIn
@@ -144,7 +154,14 @@ async def _queued(request: Request, run_id: str, metrics: list[MetricIn], *, sin
     future = services(request).runs.queue_metrics(ctx, run_id, metrics, single=single)
     if future is None:
         return False
-    await waiting_for(asyncio.wrap_future(future))
+    try:
+        await waiting_for(asyncio.wrap_future(future))
+    except MlflowError as e:
+        # No such run in the cached workspace: if another process deleted and re-created it since,
+        # the slow path (which resolves the name again) writes into the current one.
+        if e.error_code == RESOURCE_DOES_NOT_EXIST and await call(services(request).workspaces.replaced, ctx.workspace):
+            return False
+        raise
     return True
 
 

@@ -33,6 +33,7 @@ from runyard.store import mirror as mirror_store
 from runyard.store import mirror_source
 from runyard.store import workspaces as ws_store
 from runyard.store.database import Database
+from runyard.store.integrity import is_foreign_key_violation
 from runyard.store.mirror import LinkRow
 
 TargetProbe = Callable[[str, "str | None", TargetCredentials], None]
@@ -176,7 +177,9 @@ class LinkService:
                     backfill_models=models,
                     backfill_total=runs + models,
                 )
-        except exc.IntegrityError:
+        except exc.IntegrityError as e:
+            if is_foreign_key_violation(e):  # the workspace was deleted meanwhile
+                raise not_found(f"Workspace '{workspace}' not found") from None
             raise already_exists(f"Workspace '{workspace}' already has a mirror link named '{name}'.") from None
         return self.status(workspace, name)[0]
 
