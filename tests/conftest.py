@@ -21,6 +21,7 @@ import pytest
 
 if TYPE_CHECKING:
     from runyard.services.container import Services
+    from tests.moto_server import MotoServer
 
 # The client must fail fast in tests instead of retrying 5xx answers for minutes.
 os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
@@ -245,3 +246,13 @@ def auth_server(
         log = proc.log()
         assert code == 0, log[-4000:]
         assert all(secret not in log for secret in (admin_password, *secrets_to_hide))
+
+
+@pytest.fixture(scope="session")
+def moto_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoServer]:
+    """One real S3-protocol server (moto) for the session, stopped at its end."""
+    from tests.moto_server import MotoServer
+
+    proc = MotoServer(log_path=tmp_path_factory.mktemp("moto") / "moto.log").start()
+    yield proc
+    proc.stop()

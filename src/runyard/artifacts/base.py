@@ -1,4 +1,4 @@
-"""The backend-neutral artifact storage interface shared by the local and (later) S3 backends.
+"""The backend-neutral artifact storage interface shared by the local-folder and S3 backends.
 
 Paths handed to a backend are relative POSIX paths under the backend's root (``''`` is the
 root).  Backends re-validate every path with
@@ -204,6 +204,11 @@ class ArtifactBackend(abc.ABC):
     def purge_stale(self, max_age_seconds: float) -> int:
         """Remove upload left-overs untouched for ``max_age_seconds``; returns how many (none by default)."""
         return 0
+
+    @abc.abstractmethod
+    def remove_all(self) -> None:
+        """Remove everything stored under the root, upload left-overs included (a deleted workspace's
+        managed storage); the backend must not be used afterwards."""
 
     @abc.abstractmethod
     def abort_multipart(self, upload_id: str) -> None:

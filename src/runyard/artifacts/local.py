@@ -46,7 +46,7 @@ from runyard.artifacts.base import (
 from runyard.artifacts.paths import clean_relative_path, join_within
 from runyard.domain.errors import invalid, not_found
 
-__all__ = ["PRIVATE_DIR_NAME", "LocalArtifactBackend", "LocalArtifactReader"]
+__all__ = ["PRIVATE_DIR_NAME", "LocalArtifactBackend", "LocalArtifactReader", "is_private_name"]
 
 PRIVATE_DIR_NAME: Final = ".runyard-uploads"
 _TMP_DIR_NAME: Final = "tmp"
@@ -61,7 +61,7 @@ def _fold(name: str) -> str:
     return unicodedata.normalize("NFKC", name).casefold()
 
 
-def _is_private_name(name: str) -> bool:
+def is_private_name(name: str) -> bool:
     return _fold(name) == _fold(PRIVATE_DIR_NAME)
 
 
@@ -158,14 +158,14 @@ class LocalArtifactBackend(ArtifactBackend):
         cleaned = clean_relative_path(path)
         if not cleaned and not allow_root:
             raise invalid("Invalid artifact path '': this operation needs a path below the root")
-        if cleaned and _is_private_name(cleaned.split("/", 1)[0]):
+        if cleaned and is_private_name(cleaned.split("/", 1)[0]):
             raise invalid(f"Invalid artifact path '{cleaned}': '{PRIVATE_DIR_NAME}' is reserved")
         return cleaned
 
     def _check_public(self, real: Path, shown: str) -> None:
         """Refuse a resolved location inside the private area (reached through a symlink)."""
         relative = real.relative_to(self._root).parts
-        if relative and _is_private_name(relative[0]):
+        if relative and is_private_name(relative[0]):
             raise invalid(f"Invalid artifact path '{shown}': it resolves into a reserved location")
 
     def _check_os_limits(self, target: Path, cleaned: str) -> None:
@@ -276,7 +276,7 @@ class LocalArtifactBackend(ArtifactBackend):
         entries: builtins.list[FileInfo] = []
         with os.scandir(directory) as iterator:
             for entry in iterator:
-                if directory == self._root and _is_private_name(entry.name):
+                if directory == self._root and is_private_name(entry.name):
                     continue
                 try:
                     if entry.is_symlink():
@@ -284,7 +284,7 @@ class LocalArtifactBackend(ArtifactBackend):
                         if not real.is_relative_to(self._root):
                             continue
                         relative = real.relative_to(self._root).parts
-                        if relative and _is_private_name(relative[0]):
+                        if relative and is_private_name(relative[0]):
                             continue
                     is_dir = entry.is_dir()
                     size = None if is_dir else entry.stat().st_size
@@ -444,6 +444,9 @@ class LocalArtifactBackend(ArtifactBackend):
         shutil.rmtree(directory, ignore_errors=True)
 
     # -- housekeeping ----------------------------------------------------------------------
+
+    def remove_all(self) -> None:
+        shutil.rmtree(self._root, ignore_errors=True)
 
     def purge_stale(self, max_age_seconds: float = 7 * 24 * 3600) -> int:
         """Remove temp files and multipart uploads untouched for ``max_age_seconds`` (left
