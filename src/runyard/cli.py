@@ -81,7 +81,9 @@ ARTIFACTS_DESTINATION_OPTION = _option(
     "--artifacts-destination",
     envvar=env("ARTIFACTS_DESTINATION", "MLFLOW_ARTIFACTS_DESTINATION"),
     default=None,
-    help="Local folder (path or file:///path) where artifact bytes are stored (default: <data-dir>/artifacts).",
+    help="Where artifact bytes are stored: a local folder (path or file:///path) or an S3 bucket "
+    "(s3://bucket/prefix; endpoint, region and credentials from the standard AWS_* environment and config) "
+    "(default: <data-dir>/artifacts).",
 )
 
 SERVER_OPTIONS: list[Decorator] = [
@@ -110,14 +112,15 @@ SERVER_OPTIONS: list[Decorator] = [
         envvar=env("ALLOWED_ARTIFACT_ROOTS"),
         default="",
         callback=lambda _ctx, _param, value: _folder_list(value),
-        help="Comma-separated absolute folders where a workspace's artifact root may also be set through the "
-        "REST API (besides the artifact destination).",
+        help="Comma-separated absolute folders or s3://bucket/prefix URIs where a workspace's artifact root may "
+        "also be set through the REST API (besides the artifact destination).",
     ),
     _option(
         "--default-artifact-root",
         envvar=["MLFLOW_DEFAULT_ARTIFACT_ROOT"],
         default=None,
-        help="mlflow server's flag, accepted for its habit: a local folder is used as --artifacts-destination "
+        help="mlflow server's flag, accepted for its habit: a local folder or s3:// bucket is used as "
+        "--artifacts-destination "
         "(Runyard always proxies artifacts; experiments get mlflow-artifacts:/ locations), mlflow-artifacts:/ "
         "is the default.",
     ),
@@ -484,7 +487,9 @@ def workspace() -> None:
 @click.argument("name")
 @click.option("--naming", type=click.Choice(["flat", "path"]), default="flat", show_default=True)
 @click.option("--description", default=None)
-@click.option("--artifact-root", default=None, help="Absolute folder for this workspace's artifacts.")
+@click.option(
+    "--artifact-root", default=None, help="Absolute folder or s3://bucket/prefix for this workspace's artifacts."
+)
 @click.option("--path-root", "path_roots", multiple=True, help="Root folder for path naming (repeatable).")
 @_store_options
 @_fail_cleanly
@@ -543,7 +548,9 @@ def workspace_show(name: str, data_dir: Path, backend_store_uri: str | None, art
 @workspace.command("update")
 @click.argument("name")
 @click.option("--description", default=None)
-@click.option("--artifact-root", default=None)
+@click.option(
+    "--artifact-root", default=None, help="Absolute folder or s3://bucket/prefix (while the workspace is empty)."
+)
 @_store_options
 @_fail_cleanly
 def workspace_update(

@@ -12,9 +12,11 @@ import re
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
+from urllib.parse import urlsplit
 
 from typing_extensions import Self
+
+from runyard.artifacts.location import ArtifactLocation, LocalFolder, LocationError, parse_location
 
 ENV_PREFIX = "RUNYARD_"
 
@@ -100,7 +102,7 @@ class Settings:
 
     def __post_init__(self) -> None:
         if self.artifacts_destination is not None:
-            local_artifact_folder(self.artifacts_destination, "--artifacts-destination")
+            artifact_location(self.artifacts_destination, "--artifacts-destination")
         if self.log_level not in LOG_LEVELS:
             raise ConfigError(f"--log-level {self.log_level!r}: must be one of {', '.join(LOG_LEVELS)}")
         if self.log_format not in LOG_FORMATS:
@@ -121,9 +123,11 @@ class Settings:
         # Short lifetimes are for tests of token renewal (the client plugin renews before expiry).
         if self.access_token_ttl < MIN_ACCESS_TOKEN_TTL:
             raise ConfigError(f"--access-token-ttl {self.access_token_ttl}: at least {MIN_ACCESS_TOKEN_TTL} seconds")
-        for folder in self.allowed_artifact_roots:
-            if not folder.startswith("/"):
-                raise ConfigError(f"--allowed-artifact-roots {folder!r}: expected an absolute folder")
+        for root in self.allowed_artifact_roots:
+            try:
+                check_allowed_root(root)
+            except ValueError as e:
+                raise ConfigError(f"--allowed-artifact-roots {root!r}: {e}") from None
         self._check_oidc()
 
     def _check_oidc(self) -> None:
@@ -239,10 +243,15 @@ class Settings:
 
     @property
     def artifact_root(self) -> str:
-        """Where artifact bytes live: a local folder path (object stores come with issue 16)."""
+        """Where artifact bytes live: a local folder path or an `s3://bucket/prefix` URI."""
+        return self.artifact_location.uri
+
+    @property
+    def artifact_location(self) -> ArtifactLocation:
+        """`artifact_root` as a location value (see `runyard.artifacts.location`)."""
         if self.artifacts_destination:
-            return local_artifact_folder(self.artifacts_destination, "--artifacts-destination")
-        return str((self.data_dir / "artifacts").resolve())
+            return artifact_location(self.artifacts_destination, "--artifacts-destination")
+        return LocalFolder(str((self.data_dir / "artifacts").resolve()))
 
     def to_env(self) -> dict[str, str]:
         """The environment that makes `Settings.from_env()` rebuild these settings in a worker process.
@@ -304,23 +313,21 @@ def _parse(kind: object, text: str, name: str) -> object:
     raise TypeError(f"Settings field {name}: no environment encoding for {kind!r}")
 
 
-def local_artifact_folder(destination: str, flag: str) -> str:
-    """The local folder an artifact destination names (a path or a `file:` URI); any other scheme
-    is refused, since bytes would otherwise land in a folder named after the scheme."""
-    if not destination.strip():
-        raise ConfigError(f"{flag}: an empty value names no folder")
-    parts = urlsplit(destination)
-    # One letter before a colon is a Windows drive, not a scheme.
-    if len(parts.scheme) <= 1:
-        return destination
-    if parts.scheme.lower() == "file":
-        if parts.netloc not in ("", "localhost") or not parts.path or parts.query or parts.fragment:
-            raise ConfigError(f"{flag} {destination}: a file URI must name a local folder, e.g. file:///data/artifacts")
-        return unquote(parts.path)
-    raise ConfigError(
-        f"{flag} {destination}: '{parts.scheme}:' artifact stores are not supported yet (S3-compatible "
-        "storage is planned, issue 16); give a local folder (a path or file:///path)"
-    )
+def artifact_location(destination: str, flag: str) -> ArtifactLocation:
+    """The storage an artifact destination names: a local folder (a path or a `file:` URI) or an S3
+    bucket prefix (`s3://bucket/prefix`); any other scheme is refused, since bytes would otherwise
+    land in a folder named after the scheme."""
+    try:
+        return parse_location(destination)
+    except LocationError as e:
+        raise ConfigError(f"{flag}: {e}") from None
+
+
+def check_allowed_root(root: str) -> None:
+    """Refuse (ValueError) an `--allowed-artifact-roots` entry that is not an absolute folder or an S3 URI."""
+    location = parse_location(root)
+    if isinstance(location, LocalFolder) and not location.path.startswith("/"):
+        raise ValueError("expected an absolute folder or an s3://bucket/prefix URI")
 
 
 def check_database_scheme(uri: str) -> None:
@@ -360,11 +367,17 @@ def mask_password(uri: str) -> str:
 
 
 def parse_folder_list(value: str) -> tuple[str, ...]:
-    """A comma-separated list of absolute folders (blank entries ignored); ValueError if one is relative."""
+    """A comma-separated list of absolute folders or `s3://` URIs (blank entries ignored); ValueError
+    naming the entries that are neither."""
     folders = split_list(value)
-    relative = [f for f in folders if not f.startswith("/")]
-    if relative:
-        raise ValueError(f"expected absolute folders, got {', '.join(relative)}")
+    refused = []
+    for folder in folders:
+        try:
+            check_allowed_root(folder)
+        except ValueError:
+            refused.append(folder)
+    if refused:
+        raise ValueError(f"expected absolute folders or s3://bucket/prefix URIs, got {', '.join(refused)}")
     return folders
 
 
@@ -384,7 +397,7 @@ def normalise_database_url(uri: str) -> str:
 def default_artifact_root_folder(root: str) -> str | None:
     """`mlflow server --default-artifact-root` in Runyard's terms: Runyard always serves artifacts
     itself (experiments get `mlflow-artifacts:/` locations), so `mlflow-artifacts:/` changes nothing
-    (None) and a local folder is where the bytes go, as `--artifacts-destination` would say."""
+    (None) and a local folder or S3 bucket is where the bytes go, as `--artifacts-destination` would say."""
     parts = urlsplit(root)
     scheme = parts.scheme.lower()
     if scheme == "mlflow-artifacts" and not parts.netloc and parts.path in ("", "/"):
@@ -392,9 +405,9 @@ def default_artifact_root_folder(root: str) -> str | None:
     if scheme in ("mlflow-artifacts", "http", "https"):
         raise ConfigError(
             f"--default-artifact-root {root}: Runyard serves artifacts itself at mlflow-artifacts:/ (no prefix "
-            "or other server); give a local folder (used as --artifacts-destination) or leave it out"
+            "or other server); give a local folder or s3:// bucket (used as --artifacts-destination) or leave it out"
         )
-    local_artifact_folder(root, "--default-artifact-root")
+    artifact_location(root, "--default-artifact-root")
     return root
 
 
@@ -416,8 +429,10 @@ def resolve_artifacts_destination(
         return folder
     if destination_source > default_root_source:
         return destination
-    here = Path(local_artifact_folder(destination, "--artifacts-destination")).resolve()
-    there = Path(local_artifact_folder(folder, "--default-artifact-root")).resolve()
+    here = artifact_location(destination, "--artifacts-destination")
+    there = artifact_location(folder, "--default-artifact-root")
+    if isinstance(here, LocalFolder) and isinstance(there, LocalFolder):
+        here, there = LocalFolder(str(Path(here.path).resolve())), LocalFolder(str(Path(there.path).resolve()))
     if here != there:
         raise ConfigError(
             f"--artifacts-destination {destination} and --default-artifact-root {default_root} name different "

@@ -33,7 +33,7 @@ from runyard.config import Settings, StartupError
 from runyard.http_protocol import ConnectionLimits, HttpProtocol
 from runyard.observe import metrics_dir
 from runyard.observe.logs import ACCESS_LOGGER, JsonFormatter, RequestIdFilter, TextFormatter
-from runyard.services.artifacts import prepare_artifacts
+from runyard.services.artifacts import check_reachable, prepare_artifacts
 from runyard.store import migrate
 from runyard.store.preflight import display_url
 
@@ -51,6 +51,10 @@ def serve(settings: Settings) -> None:
     if settings.oidc_issuer is not None:
         settings.oidc_client_secret()  # refuse to start without it (workers read it again)
     migrate.check(settings.database_url)
+    # An S3 bucket must be reachable with the AWS settings in force, before anything is written.
+    unreachable = check_reachable(settings.artifact_root)
+    if unreachable is not None:
+        raise StartupError(f"Cannot start: {unreachable}")
     sock = bind(settings.host, settings.port)
     settings = dataclasses.replace(settings, port=int(sock.getsockname()[1]))
     settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -246,7 +250,7 @@ def startup_lines(settings: Settings, metrics_folder: metrics_dir.MetricsFolder 
     workers = f", {settings.workers} worker processes" if settings.workers > 1 else ""
     return [
         f"Runyard {__version__}: database {database_line(settings.database_url)}",
-        f"Runyard artifacts: local folder {settings.artifact_root} (clients see mlflow-artifacts:/ URIs)",
+        f"Runyard artifacts: {settings.artifact_location.describe()} (clients see mlflow-artifacts:/ URIs)",
         "Runyard authentication: " + ("on (sign in; see `runyard user --help`)" if settings.auth_enabled else "off"),
         logging_line(settings),
         metrics_line(url, settings, metrics_folder),

@@ -53,12 +53,12 @@ def sha256(path: Path) -> str:
 # --- 14: artifact destinations --------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("dest", ["s3://bucket/prefix", "gs://b/p", "http://example.com/a"])
+@pytest.mark.parametrize("dest", ["ftp://host/prefix", "gs://b/p", "http://example.com/a"])
 def test_unsupported_artifact_destination_is_refused_in_one_line(tmp_path: Path, dest: str) -> None:
     out = run_cli("server", "--port", str(free_port()), "--artifacts-destination", dest, cwd=tmp_path, timeout=30)
     text = assert_short_refusal(out, "not supported", "--artifacts-destination")
     assert len(text.strip().splitlines()) == 1
-    assert list(tmp_path.iterdir()) == []  # no `s3:` folder, no data folder
+    assert list(tmp_path.iterdir()) == []  # no `gs:` folder, no data folder
 
 
 # --- 15: start-up ----------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
+from runyard.artifacts.location import LocalFolder, S3Prefix
 from runyard.config import (
     SOURCE_COMMAND_LINE,
     SOURCE_DEFAULT,
@@ -16,8 +17,8 @@ from runyard.config import (
     SOURCE_RUNYARD_ENV,
     ConfigError,
     Settings,
+    artifact_location,
     check_database_scheme,
-    local_artifact_folder,
     mask_password,
     resolve_artifacts_destination,
 )
@@ -98,20 +99,36 @@ def test_a_malformed_environment_value_is_a_config_error() -> None:
         Settings.from_env({"RUNYARD_ACCESS_LOG": "maybe"})
 
 
-@pytest.mark.parametrize("dest", ["s3://bucket/prefix", "gs://b", "wasbs://c@a.blob.core.windows.net/p", "hdfs:/x"])
-def test_object_store_destinations_are_refused(dest: str) -> None:
-    with pytest.raises(ConfigError, match=r"not supported yet.*issue 16"):
+@pytest.mark.parametrize(
+    "dest", ["gs://b", "wasbs://c@a.blob.core.windows.net/p", "hdfs:/x", "ftp://h/p", "http://example.com/a"]
+)
+def test_unsupported_destinations_are_refused(dest: str) -> None:
+    with pytest.raises(ConfigError, match=r"not supported.*s3://bucket/prefix"):
         Settings(artifacts_destination=dest)
 
 
+def test_s3_destinations_are_bucket_prefixes() -> None:
+    settings = Settings(artifacts_destination="s3://my-bucket/team/a/")
+    assert settings.artifact_location == S3Prefix("my-bucket", "team/a")
+    assert settings.artifact_root == "s3://my-bucket/team/a"
+    assert Settings(artifacts_destination="s3://my-bucket").artifact_location == S3Prefix("my-bucket", "")
+    for bad in ("s3://", "s3://Bad_Bucket/x", "s3://b/x", "s3://bucket/../x", "s3://bucket/a?x=1", "s3:bucket"):
+        with pytest.raises(ConfigError, match="--artifacts-destination"):
+            Settings(artifacts_destination=bad)
+    assert Settings(allowed_artifact_roots=("/data/x", "s3://other-bucket/p")).allowed_artifact_roots
+    for bad in ("relative", "gs://b/p"):
+        with pytest.raises(ConfigError, match="--allowed-artifact-roots"):
+            Settings(allowed_artifact_roots=(bad,))
+
+
 def test_local_destinations_are_folders() -> None:
-    assert local_artifact_folder("/data/a", "--x") == "/data/a"
-    assert local_artifact_folder("relative/a", "--x") == "relative/a"
-    assert local_artifact_folder("file:///data/a%20b", "--x") == "/data/a b"
-    assert local_artifact_folder("file://localhost/data/a", "--x") == "/data/a"
+    assert artifact_location("/data/a", "--x") == LocalFolder("/data/a")
+    assert artifact_location("relative/a", "--x") == LocalFolder("relative/a")
+    assert artifact_location("file:///data/a%20b", "--x") == LocalFolder("/data/a b")
+    assert artifact_location("file://localhost/data/a", "--x") == LocalFolder("/data/a")
     assert Settings(artifacts_destination="file:///data/x").artifact_root == "/data/x"
     with pytest.raises(ConfigError, match="file URI"):
-        local_artifact_folder("file://otherhost/data", "--x")
+        artifact_location("file://otherhost/data", "--x")
 
 
 @pytest.mark.parametrize("uri", ["mysql://u@h/db", "mssql+pyodbc://h/db", "postgresql+psycopg2://h/db", "nonsense"])
@@ -138,9 +155,14 @@ def test_default_artifact_root_maps_onto_the_destination(tmp_path: Path) -> None
     assert resolve(a, SOURCE_COMMAND_LINE, f"file://{a}", SOURCE_COMMAND_LINE) == a  # the same folder
     with pytest.raises(ConfigError, match="different folders"):
         resolve(a, SOURCE_COMMAND_LINE, b, SOURCE_COMMAND_LINE)
-    for root in ("s3://bucket", "http://host/api", "mlflow-artifacts:/prefix"):
+    for root in ("gs://bucket", "http://host/api", "mlflow-artifacts:/prefix"):
         with pytest.raises(ConfigError, match="--default-artifact-root"):
             resolve(None, SOURCE_DEFAULT, root, SOURCE_COMMAND_LINE)
+    # `mlflow server --default-artifact-root s3://...` is where the bytes go, here as there
+    assert resolve(None, SOURCE_DEFAULT, "s3://bucket/p", SOURCE_COMMAND_LINE) == "s3://bucket/p"
+    assert resolve("s3://bucket/p/", SOURCE_COMMAND_LINE, "s3://bucket/p", SOURCE_COMMAND_LINE) == "s3://bucket/p/"
+    with pytest.raises(ConfigError, match="different folders"):
+        resolve("s3://bucket/p", SOURCE_COMMAND_LINE, "s3://bucket/q", SOURCE_COMMAND_LINE)
 
 
 def test_sqlite_memory_applies_to_each_connection(tmp_path: Path) -> None:
