@@ -176,9 +176,30 @@ def make_store_uri(backend: str, tmp: Path, pg_factory: Callable[[], str] | None
     return pg_factory()
 
 
-@pytest.fixture(scope="session", params=["sqlite", "postgres"])
+# The third `backend`: PostgreSQL with artifacts in S3 (a moto server process). Only the modules that
+# set `ALSO_ON_S3 = True` (those exercising artifacts) run on it, so the suite does not run thrice.
+S3_BACKEND = "s3"
+BACKENDS = ("sqlite", "postgres")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Parametrize the session-scoped `backend` fixture (a module defining its own `backend` keeps it)."""
+    if "backend" not in metafunc.fixturenames or hasattr(metafunc.module, "backend"):
+        return
+    params = [*BACKENDS, S3_BACKEND] if getattr(metafunc.module, "ALSO_ON_S3", False) else list(BACKENDS)
+    metafunc.parametrize("backend", params, indirect=True, scope="session")
+
+
+@pytest.fixture(scope="session")
 def backend(request: pytest.FixtureRequest) -> str:
+    """`sqlite`, `postgres`, or `s3` (PostgreSQL + S3 artifacts); see `pytest_generate_tests`."""
     return str(request.param)
+
+
+def s3_server_options(moto: MotoServer) -> tuple[dict[str, str], list[str]]:
+    """The environment and flags of a server keeping its artifacts in a fresh bucket of `moto`."""
+    bucket = moto.new_bucket("server")
+    return moto.env, ["--artifacts-destination", f"s3://{bucket}/runyard"]
 
 
 @pytest.fixture(scope="session")
@@ -188,9 +209,13 @@ def server(
     """One live server per backend, shared by the integration tests of the session."""
     data_dir = tmp_path_factory.mktemp(f"server-{backend}")
     store_uri = None
-    if backend == "postgres":
+    env: dict[str, str] = {}
+    args: list[str] = []
+    if backend in ("postgres", S3_BACKEND):
         store_uri = request.getfixturevalue("postgres_database_factory")()
-    proc = ServerProcess(data_dir=data_dir, backend_store_uri=store_uri).start()
+    if backend == S3_BACKEND:
+        env, args = s3_server_options(request.getfixturevalue("moto_server"))
+    proc = ServerProcess(data_dir=data_dir, backend_store_uri=store_uri, extra_env=env, extra_args=args).start()
     yield proc
     code = proc.stop()
     assert code == 0, f"server did not exit cleanly ({code}):\n{proc.log()[-4000:]}"

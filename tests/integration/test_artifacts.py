@@ -15,6 +15,9 @@ from mlflow import MlflowClient
 
 from tests.conftest import ServerProcess
 
+# Also run against PostgreSQL with artifacts in S3 (a moto server process; see tests/conftest.py).
+ALSO_ON_S3 = True
+
 ARTIFACTS = "/api/2.0/mlflow-artifacts/artifacts"
 
 
@@ -175,8 +178,9 @@ def test_multipart_upload_through_the_client(
 ) -> None:
     monkeypatch.setenv("MLFLOW_ENABLE_PROXY_MULTIPART_UPLOAD", "true")
     monkeypatch.setenv("MLFLOW_MULTIPART_UPLOAD_MINIMUM_FILE_SIZE", str(1024 * 1024))
-    monkeypatch.setenv("MLFLOW_MULTIPART_UPLOAD_CHUNK_SIZE", str(1024 * 1024))
-    payload = os.urandom(5 * 1024 * 1024 + 123)
+    # S3's smallest part but the last: 5 MiB.
+    monkeypatch.setenv("MLFLOW_MULTIPART_UPLOAD_CHUNK_SIZE", str(5 * 1024 * 1024))
+    payload = os.urandom(10 * 1024 * 1024 + 123)
     src = tmp_path / "multi.bin"
     src.write_bytes(payload)
     client = MlflowClient()

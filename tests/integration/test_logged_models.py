@@ -27,6 +27,9 @@ from runyard.store import schema
 from runyard.store.database import Database
 from tests.conftest import ServerProcess
 
+# Also run against PostgreSQL with artifacts in S3 (a moto server process; see tests/conftest.py).
+ALSO_ON_S3 = True
+
 API = "/api/2.0/mlflow"
 MODEL_ID = re.compile(r"^m-[0-9a-f]{32}$")
 

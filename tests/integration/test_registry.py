@@ -14,6 +14,9 @@ from mlflow.exceptions import MlflowException
 
 from tests.conftest import ServerProcess
 
+# Also run against PostgreSQL with artifacts in S3 (a moto server process; see tests/conftest.py).
+ALSO_ON_S3 = True
+
 warnings.filterwarnings("ignore", category=FutureWarning)
 
 

@@ -26,6 +26,9 @@ pytest.importorskip("sklearn")
 from sklearn.datasets import load_iris
 from sklearn.linear_model import LogisticRegression
 
+# Also run against PostgreSQL with artifacts in S3 (a moto server process; see tests/conftest.py).
+ALSO_ON_S3 = True
+
 
 @pytest.fixture
 def models_served(tracking: ServerProcess) -> Iterator[ServerProcess]:
