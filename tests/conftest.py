@@ -180,6 +180,9 @@ def make_store_uri(backend: str, tmp: Path, pg_factory: Callable[[], str] | None
 # set `ALSO_ON_S3 = True` (those exercising artifacts) run on it, so the suite does not run thrice.
 S3_BACKEND = "s3"
 BACKENDS = ("sqlite", "postgres")
+# moto reports every multipart upload as started on 2010-11-10: a server on it would purge each open
+# upload as stale at start-up (another process's too) unless the age limit reaches back past that.
+MOTO_SERVER_ENV = {"RUNYARD_STALE_UPLOAD_SECONDS": str(40 * 365 * 24 * 3600)}
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -199,7 +202,7 @@ def backend(request: pytest.FixtureRequest) -> str:
 def s3_server_options(moto: MotoServer) -> tuple[dict[str, str], list[str]]:
     """The environment and flags of a server keeping its artifacts in a fresh bucket of `moto`."""
     bucket = moto.new_bucket("server")
-    return moto.env, ["--artifacts-destination", f"s3://{bucket}/runyard"]
+    return {**moto.env, **MOTO_SERVER_ENV}, ["--artifacts-destination", f"s3://{bucket}/runyard"]
 
 
 @pytest.fixture(scope="session")

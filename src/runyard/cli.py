@@ -33,6 +33,7 @@ from runyard.config import (
     DEFAULT_REQUEST_HEAD_TIMEOUT,
     DEFAULT_SQLITE_CACHE_MIB,
     DEFAULT_SQLITE_MMAP_MIB,
+    DEFAULT_STALE_UPLOAD_SECONDS,
     ENV_PREFIX,
     LOG_FORMATS,
     LOG_LEVELS,
@@ -114,6 +115,15 @@ SERVER_OPTIONS: list[Decorator] = [
         callback=lambda _ctx, _param, value: _folder_list(value),
         help="Comma-separated absolute folders or s3://bucket/prefix URIs where a workspace's artifact root may "
         "also be set through the REST API (besides the artifact destination).",
+    ),
+    _option(
+        "--stale-upload-seconds",
+        envvar=env("STALE_UPLOAD_SECONDS"),
+        default=DEFAULT_STALE_UPLOAD_SECONDS,
+        show_default=True,
+        type=click.FloatRange(min=0),
+        help="Abandoned uploads are purged this long after their last part arrived (an S3 multipart upload: "
+        "after it was started).",
     ),
     _option(
         "--default-artifact-root",

@@ -25,6 +25,8 @@ ENV_PREFIX = "RUNYARD_"
 DEFAULT_SQLITE_CACHE_MIB = 16
 DEFAULT_SQLITE_MMAP_MIB = 128
 DEFAULT_UPLOAD_PURGE_INTERVAL_SECONDS = 3600.0
+# Upload left-overs untouched this long (an S3 multipart upload: started this long ago) are purged.
+DEFAULT_STALE_UPLOAD_SECONDS = 24 * 3600.0
 
 LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
 DEFAULT_LOG_LEVEL = "info"
@@ -99,6 +101,7 @@ class Settings:
     allowed_artifact_roots: tuple[str, ...] = ()
     # Upload left-overs (crashed or abandoned uploads) are purged at start-up and this often.
     upload_purge_interval_seconds: float = DEFAULT_UPLOAD_PURGE_INTERVAL_SECONDS
+    stale_upload_seconds: float = DEFAULT_STALE_UPLOAD_SECONDS
 
     def __post_init__(self) -> None:
         if self.artifacts_destination is not None:

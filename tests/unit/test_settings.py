@@ -47,6 +47,7 @@ def test_every_field_round_trips_with_a_non_default_value(tmp_path: Path) -> Non
         metrics_dir=str(tmp_path / "metrics"),
         allowed_artifact_roots=("/srv/a", "/srv/b"),
         upload_purge_interval_seconds=12.5,
+        stale_upload_seconds=99.5,
         allowed_hosts=("mlflow.example.com", "*.corp:8080"),
         cors_allowed_origins=("https://app.example.com",),
         request_head_timeout=1.5,

@@ -32,7 +32,8 @@ MULTIPART_UNSUPPORTED = "Multipart upload is not supported for the current artif
 PRESIGNED_DOWNLOAD_UNSUPPORTED = "Multipart download is not supported for the current artifact repository"
 
 # Upload temp files and multipart uploads untouched this long are left-overs (a crash, a client that
-# never completed nor aborted): a live upload touches its file with every chunk or part.
+# never completed nor aborted): a live upload touches its file with every chunk or part. S3 tells only
+# when a multipart upload was started (`settings.stale_upload_seconds` changes it).
 STALE_UPLOAD_SECONDS = 24 * 3600.0
 
 
@@ -80,9 +81,12 @@ def open_backend(location: ArtifactLocation) -> ArtifactBackend:
 
 
 class ArtifactService:
-    def __init__(self, root: str, allowed_roots: Iterable[str] = ()) -> None:
+    def __init__(
+        self, root: str, allowed_roots: Iterable[str] = (), stale_upload_seconds: float = STALE_UPLOAD_SECONDS
+    ) -> None:
         """A local destination must be in the current layout (see `prepare_layout`)."""
         self._destination = parse_location(root)
+        self._stale_upload_seconds = stale_upload_seconds
         self.policy = RootPolicy.of(root, allowed_roots)
         # By workspace id (never reused) and root: a workspace deleted and created again elsewhere,
         # or whose root changed, gets a fresh backend.
@@ -144,11 +148,11 @@ class ArtifactService:
         except MlflowError as e:
             log.warning("could not remove the artifacts of deleted workspace '%s': %s", workspace.name, e.message)
 
-    def purge_stale_uploads(
-        self, workspaces: Iterable[Workspace], max_age_seconds: float = STALE_UPLOAD_SECONDS
-    ) -> int:
-        """Remove left-over upload temp files and multipart uploads older than `max_age_seconds` in
-        every workspace's location; returns how many. Never touches an upload younger than that."""
+    def purge_stale_uploads(self, workspaces: Iterable[Workspace], max_age_seconds: float | None = None) -> int:
+        """Remove left-over upload temp files and multipart uploads older than `max_age_seconds` (default:
+        the service's) in every workspace's location; returns how many. Never touches a younger upload."""
+        if max_age_seconds is None:
+            max_age_seconds = self._stale_upload_seconds
         removed = 0
         for workspace in workspaces:
             location = self.location_of(workspace.name, workspace.artifact_root)

@@ -80,7 +80,9 @@ class Services:
         journal = MirrorJournal()
         experiments = ExperimentService(db, identity.permissions.names, journal)
         prepare_layout(settings.artifact_root, db)
-        artifacts = ArtifactService(settings.artifact_root, settings.allowed_artifact_roots)
+        artifacts = ArtifactService(
+            settings.artifact_root, settings.allowed_artifact_roots, settings.stale_upload_seconds
+        )
         logged_models = LoggedModelService(db, keys, experiments, artifacts, journal)
         # Metrics-only writes are grouped by one thread (see `point_writer`): on SQLite, which has one
         # writer, and on PostgreSQL, where each transaction's commit waits for a WAL flush.
