@@ -31,6 +31,8 @@ from benchmarks.servers import (
     find_fml,
     mlflow_server,
     runyard_group,
+    moto_server,
+    runyard_s3_server,
     runyard_server,
     start_all,
 )
@@ -80,6 +82,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=1,
         help="also run N Runyard servers on one PostgreSQL database behind a round-robin proxy "
         "(benchmarks/round_robin.py; postgres backend only) and report them beside one process",
+    )
+    p.add_argument(
+        "--s3-compare",
+        action="store_true",
+        help="also run a Runyard server keeping its artifacts in S3 (a moto server started here) for the artifact "
+        "workload (W8), reported beside Runyard on a local folder",
     )
     p.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"JSON results (default: {DEFAULT_OUT})")
     args = p.parse_args(argv)
@@ -134,7 +142,18 @@ def main(argv: list[str] | None = None) -> int:
         for backend in args.backend_list:
             meta["load_before"][backend] = _load()
             processes = args.processes if backend == "postgres" else 1
-            run_backend(backend, sizes, workloads, args.server_list, meta, rows, args.auth_compare, args.fml, processes)
+            run_backend(
+                backend,
+                sizes,
+                workloads,
+                args.server_list,
+                meta,
+                rows,
+                args.auth_compare,
+                args.fml,
+                processes,
+                args.s3_compare,
+            )
             meta["load_after"][backend] = _load()
     except KeyboardInterrupt:
         log("interrupted: servers stopped; writing the rows measured so far")
@@ -160,6 +179,7 @@ def run_backend(
     auth_compare: bool = False,
     fml: str | None = None,
     processes: int = 1,
+    s3_compare: bool = False,
 ) -> None:
     """Start both servers and the stub on a fresh `backend`, run `workloads`, append to `rows`."""
     with tempfile.TemporaryDirectory(prefix=f"runyard-bench-{backend}-") as tmp, ExitStack() as stack:
@@ -177,6 +197,10 @@ def run_backend(
             meta["processes"] = processes
         if "fasttrackml" in server_names and fml is not None and uris.fasttrackml is not None:
             servers.append(fasttrackml_server(fml, scratch / "fasttrackml", uris.fasttrackml))
+        if s3_compare:
+            moto = moto_server(scratch / "moto").start()
+            stack.callback(moto.stop)
+            servers.append(runyard_s3_server(scratch / "runyard-s3", uris.runyard_s3, moto))
         for server in servers:
             stack.callback(server.stop)
         start_all(servers)

@@ -53,6 +53,9 @@ class Row:
     fasttrackml: float | None = None
     vs_fasttrackml: float | None = None
     rss_fasttrackml: int | None = None
+    # `--s3-compare`: Runyard with its artifacts in S3 (a local moto server), artifact workloads only.
+    runyard_s3: float | None = None
+    rss_runyard_s3: int | None = None
     notes: dict[str, str] = field(default_factory=dict)
     samples: dict[str, list[float]] = field(default_factory=dict)
 
@@ -97,6 +100,8 @@ class Row:
             fasttrackml=fml,
             vs_fasttrackml=vs_fml,
             rss_fasttrackml=rss.get("fasttrackml", {}).get("tree"),
+            runyard_s3=value.get("runyard-s3"),
+            rss_runyard_s3=rss.get("runyard-s3", {}).get("tree"),
             notes={name: fig.note for name, fig in figures.items() if fig.note},
             samples={name: fig.samples for name, fig in figures.items() if fig.samples},
         )
@@ -207,6 +212,13 @@ def table(rows: list[Row]) -> str:
             first = (row.backend, row.workload) not in seen_multi
             seen_multi.add((row.backend, row.workload))
             cells.append(fmt_mib(row.rss_runyard_multi) if first else "")
+    if any(row.runyard_s3 is not None for row in rows):
+        header += ["runyard s3", "RSS runyard s3 MiB"]
+        seen_s3: set[tuple[str, str]] = set()
+        for row, cells in zip(rows, body, strict=True):
+            first = (row.backend, row.workload) not in seen_s3
+            seen_s3.add((row.backend, row.workload))
+            cells += [_cell(row, "runyard-s3"), fmt_mib(row.rss_runyard_s3) if first else ""]
     widths = [max(len(r[i]) for r in [header, *body]) for i in range(len(header))]
     right = set(range(4, len(header)))
 

@@ -47,6 +47,7 @@ class ManagedServer:
     port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
     startup_seconds: float = 0.0
+    health_path: str = "/health"
 
     @property
     def url(self) -> str:
@@ -75,7 +76,7 @@ class ManagedServer:
             if self.process.poll() is not None:
                 raise RuntimeError(f"{self.name} exited with {self.process.returncode}:\n{self.log_tail()}")
             try:
-                with urllib.request.urlopen(f"{self.url}/health", timeout=2) as resp:
+                with urllib.request.urlopen(f"{self.url}{self.health_path}", timeout=2) as resp:
                     if resp.status == 200:
                         self.startup_seconds = time.monotonic() - began
                         return self
@@ -249,6 +250,49 @@ def runyard_group(workdir: Path, backend_store_uri: str, processes: int) -> Serv
     return ServerGroup("runyard-multi", workdir, members)
 
 
+def moto_server(workdir: Path) -> ManagedServer:
+    """A local S3-protocol server (moto's server mode) for `runyard_s3_server`; its own throughput
+    bounds what is measured through it (it is a test double, not an object store)."""
+    port = free_port()
+    cmd = [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)]
+    server = ManagedServer(name="moto", cmd=cmd, workdir=workdir, port=port)
+    server.health_path = "/moto-api/"
+    return server
+
+
+def moto_env(moto: ManagedServer) -> dict[str, str]:
+    """The standard AWS variables pointing boto3 at `moto` (and at no credentials file of the host)."""
+    return {
+        "AWS_ENDPOINT_URL": moto.url,
+        "AWS_ACCESS_KEY_ID": "bench",
+        "AWS_SECRET_ACCESS_KEY": "bench-secret",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_CONFIG_FILE": os.devnull,
+        "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+        "AWS_EC2_METADATA_DISABLED": "true",
+    }
+
+
+def runyard_s3_server(workdir: Path, backend_store_uri: str | None, moto: ManagedServer) -> ManagedServer:
+    """`runyard server` with its artifacts in a fresh bucket of `moto` (named "runyard-s3")."""
+    import boto3
+
+    env = moto_env(moto)
+    bucket = f"bench-{secrets.token_hex(4)}"
+    boto3.session.Session().client(
+        "s3",
+        endpoint_url=moto.url,
+        aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
+        region_name=env["AWS_DEFAULT_REGION"],
+    ).create_bucket(Bucket=bucket)
+    server = runyard_server(workdir, backend_store_uri)
+    server.name = "runyard-s3"
+    server.cmd += ["--artifacts-destination", f"s3://{bucket}/runyard"]
+    server.env.update(env)
+    return server
+
+
 FML_BIN_VAR = "FML_BIN"
 
 
@@ -290,6 +334,7 @@ class BackendUris:
     runyard_auth: str | None = None
     fasttrackml: str | None = None
     runyard_multi: str | None = None  # N processes on one database (`--processes`)
+    runyard_s3: str | None = None  # Runyard with artifacts in S3 (`--s3-compare`)
 
 
 @contextmanager
@@ -312,6 +357,7 @@ def backend_uris(kind: str, workdir: Path) -> Iterator[BackendUris]:
         f"bench_{tag}_runyard_auth",
         f"bench_{tag}_fml",
         f"bench_{tag}_runyard_multi",
+        f"bench_{tag}_runyard_s3",
     ]
     with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as conn:
         for name in names:
@@ -320,7 +366,15 @@ def backend_uris(kind: str, workdir: Path) -> Iterator[BackendUris]:
         # psycopg2 is not installed; SQLAlchemy reaches psycopg 3 through the "+psycopg" dialect.
         mlflow_uri = f"{base.replace('postgresql://', 'postgresql+psycopg://', 1)}/{names[0]}"
         fml_uri = f"{base.replace('postgresql://', 'postgres://', 1)}/{names[3]}"
-        yield BackendUris(kind, mlflow_uri, f"{base}/{names[1]}", f"{base}/{names[2]}", fml_uri, f"{base}/{names[4]}")
+        yield BackendUris(
+            kind,
+            mlflow_uri,
+            f"{base}/{names[1]}",
+            f"{base}/{names[2]}",
+            fml_uri,
+            runyard_multi=f"{base}/{names[4]}",
+            runyard_s3=f"{base}/{names[5]}",
+        )
     finally:
         with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as conn:
             for name in names:

@@ -30,6 +30,7 @@ def make_file(path: Path, size: int) -> Path:
 class Artifacts(Workload):
     id = "W8"
     title = "artifact upload / download through the server"
+    moves_artifacts = True
     quantities = [
         Quantity("upload", "upload (log_artifact)", "MiB/s", "higher"),
         Quantity("download", "download (download_artifacts)", "MiB/s", "higher"),

@@ -111,6 +111,8 @@ class Workload(ABC):
     # FastTrackML serves MLflow's tracking API only: no registry, no logged models, no proxied
     # artifacts, no bulk-interval history. Workloads within that API say so.
     tracking_api_only: ClassVar[bool] = False
+    # Runyard with its artifacts in S3 (`--s3-compare`) only runs the workloads that move artifacts.
+    moves_artifacts: ClassVar[bool] = False
 
     def __init__(self, sizes: Sizes, scratch: Path) -> None:
         self.sizes = sizes
@@ -118,6 +120,8 @@ class Workload(ABC):
 
     def runs_on(self, server: str) -> bool:
         """Whether the server named `server` serves what this workload uses."""
+        if server == "runyard-s3":
+            return self.moves_artifacts
         return server != "fasttrackml" or self.tracking_api_only
 
     def seed(self, target: Target) -> None:  # noqa: B027 - most workloads need no seeding

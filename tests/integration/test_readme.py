@@ -56,11 +56,13 @@ def test_the_readme_is_current() -> None:
     first_paragraph = README.split("\n\n", 2)[1]
     assert "(next)" not in first_paragraph and "model\nregistry" in first_paragraph
     section = README.split("## Not implemented yet", 1)[1].split("\n## ", 1)[0]
-    for item in ("Tracing", "web UI", "S3"):
+    for item in ("Tracing", "web UI", "Google Cloud Storage"):
         assert item in section
     assert "Browser sign-in" not in section
     assert "\n## Identity and access\n" in README and "\n## Signing in: browser, device, jobs\n" in README
     for flag in ("--log-level", "--access-log", "--default-artifact-root", "MLFLOW_HOST", "`-h`", "`-p`", "`-w`"):
+        assert flag in README
+    for flag in ("## Artifacts in S3", "AWS_ENDPOINT_URL", "s3:AbortMultipartUpload", "--stale-upload-seconds"):
         assert flag in README
 
 

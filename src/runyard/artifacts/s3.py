@@ -479,7 +479,7 @@ class S3ArtifactBackend(ArtifactBackend):
                         Key=key,
                         UploadId=s3_id,
                         PartNumber=part_number,
-                        Body=spool,  # type: ignore[arg-type]  # a seekable binary file
+                        Body=spool,
                         ContentLength=size,
                     ),
                 )
