@@ -4,8 +4,8 @@ own data folder) on one PostgreSQL database and one artifact store, behind a rou
 calls go through the proxy, so consecutive calls of one workflow land on different processes; the
 checks that a deletion is seen everywhere talk to each process directly.
 
-The artifact store is a parameter of the `cluster` fixture (`ARTIFACT_STORES`): a shared local folder
-here; other backends (S3) add an entry that starts their store and names its destination.
+The artifact store is a parameter of the `cluster` fixture (`ARTIFACT_STORES`): a shared local folder,
+and a bucket of a moto server process (S3).
 """
 
 from __future__ import annotations
@@ -26,7 +26,8 @@ from mlflow import MlflowClient
 from mlflow.entities import Metric, Param, RunTag
 from mlflow.exceptions import MlflowException
 
-from tests.conftest import ServerProcess
+from tests.conftest import MOTO_SERVER_ENV, ServerProcess
+from tests.moto_server import MotoServer
 
 PROCESSES = 3
 WS = "/api/3.0/mlflow/workspaces"
@@ -44,7 +45,18 @@ def _shared_folder(tmp: Path) -> Iterator[tuple[list[str], dict[str, str]]]:
     yield ["--artifacts-destination", str(folder)], {}
 
 
-ARTIFACT_STORES: dict[str, ArtifactStore] = {"local": _shared_folder}
+@contextmanager
+def _shared_bucket(tmp: Path) -> Iterator[tuple[list[str], dict[str, str]]]:
+    """A bucket of a moto server process of its own (S3 through boto3, nothing patched)."""
+    moto = MotoServer(log_path=tmp / "moto.log").start()
+    try:
+        bucket = moto.new_bucket("cluster")
+        yield ["--artifacts-destination", f"s3://{bucket}/runyard"], {**moto.env, **MOTO_SERVER_ENV}
+    finally:
+        moto.stop()
+
+
+ARTIFACT_STORES: dict[str, ArtifactStore] = {"local": _shared_folder, "s3": _shared_bucket}
 
 
 @dataclass

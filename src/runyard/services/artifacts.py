@@ -128,7 +128,17 @@ class ArtifactService:
         """A workspace named `name` is being created with the managed folder: remove whatever a deleted
         workspace of that name left there (a deletion whose process stopped before removing its
         folder, an upload that finished after it), so the new workspace starts empty."""
-        shutil.rmtree(workspace_folder(self._root, name), ignore_errors=True)
+        self._remove_managed(name)
+
+    def _remove_managed(self, name: str) -> None:
+        """Empty the managed location of workspace `name` (a folder or an S3 prefix), if anything is there."""
+        location = self.location_of(name, None)
+        if isinstance(location, LocalFolder) and not Path(location.path).exists():
+            return
+        try:
+            open_backend(location).remove_all()
+        except MlflowError as e:
+            log.warning("could not remove the managed artifacts of workspace '%s': %s", name, e.message)
 
     def drop_workspace(self, workspace: Workspace) -> None:
         """Remove the artifacts of a deleted workspace when they live in the server's managed location.
@@ -140,13 +150,7 @@ class ArtifactService:
                 del self._backends[key]
         if workspace.artifact_root:
             return
-        location = self.location_of(workspace.name, None)
-        if isinstance(location, LocalFolder) and not Path(location.path).exists():
-            return
-        try:
-            open_backend(location).remove_all()
-        except MlflowError as e:
-            log.warning("could not remove the artifacts of deleted workspace '%s': %s", workspace.name, e.message)
+        self._remove_managed(workspace.name)
 
     def purge_stale_uploads(self, workspaces: Iterable[Workspace], max_age_seconds: float | None = None) -> int:
         """Remove left-over upload temp files and multipart uploads older than `max_age_seconds` (default:
