@@ -17,7 +17,7 @@ from starlette.routing import BaseRoute
 from starlette.types import ASGIApp
 
 from runyard.api import metrics_endpoint, mlflow_ui
-from runyard.api.errors import HANDLERS
+from runyard.api.errors import HANDLERS, AnsweredErrorsMiddleware
 from runyard.api.graphql import routes as graphql
 from runyard.api.identity import audit_events, personal_tokens
 from runyard.api.identity import routes as identity_api
@@ -184,6 +184,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         routes=table,
         exception_handlers=HANDLERS,
         middleware=[
+            Middleware(AnsweredErrorsMiddleware),
             Middleware(LeadingSlashesMiddleware),
             Middleware(SecurityMiddleware, hosts=hosts, origins=origins),
             Middleware(WorkspaceUrlMiddleware),

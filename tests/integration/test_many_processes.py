@@ -356,7 +356,11 @@ def test_writes_racing_a_deletion_get_404_and_leave_no_orphan_rows(cluster: Clus
                     ("experiments/create", {"name": f"e-{server.port}-{i}"}),
                     ("registered-models/create", {"name": f"m-{server.port}-{i}"}),
                 ):
-                    resp = http.post(f"/api/2.0/mlflow/{path}", json=body, headers=h)
+                    try:
+                        resp = http.post(f"/api/2.0/mlflow/{path}", json=body, headers=h)
+                    except httpx.HTTPError as e:  # shown by the assertion below, not lost in a thread
+                        answers.append((path, -1, f"{type(e).__name__}: {e}"))
+                        continue
                     answers.append((path, resp.status_code, resp.text[:200]))
 
     threads = [threading.Thread(target=write, args=(s, r)) for s, r in zip(cluster.servers, runs, strict=True)]

@@ -2,6 +2,10 @@
 
 A database failure that means "not processed, try again" (`store.transient`) answers 429 with
 `Retry-After` (`TryAgain`): the one place such conditions are mapped, whichever store call met them.
+
+Unexpected exceptions are answered by `AnsweredErrorsMiddleware`, not by Starlette's outermost error
+middleware: that one re-raises after answering, and uvicorn then closes the connection, so a client
+reusing it for its next request (keep-alive) is reset. Answered here, the connection stays usable.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ import logging
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from runyard.api.http import JSONResponse, error_response
 from runyard.domain.errors import (
@@ -87,6 +92,35 @@ async def unexpected_error(request: Request, exc: Exception) -> Response:
         return error_response(MlflowError("The path is longer than the file system allows (ENAMETOOLONG)"))
     log.exception("unhandled error in %s %s", request.method, request.url.path, exc_info=exc)
     return JSONResponse(error_body(INTERNAL_ERROR, f"Internal error: {type(exc).__name__}"), status_code=500)
+
+
+class AnsweredErrorsMiddleware:
+    """Answers what a request raised with `unexpected_error` (a 429, a 404 for a write into something
+    deleted meanwhile, else a logged 500), keeping the connection open; once the response has started
+    the exception goes on (the answer is broken: the server must close the connection)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def send_tracked(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_tracked)
+        except Exception as exc:
+            if started:
+                raise
+            response = await unexpected_error(Request(scope, receive), exc)
+            await response(scope, receive, send)
 
 
 HANDLERS = {
