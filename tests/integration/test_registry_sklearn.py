@@ -137,7 +137,9 @@ print(json.dumps({"version": str(info.registered_model_version)}))
 """
 
 
-def test_concurrent_log_model_jobs_register_one_new_name(models_served: ServerProcess, unique: str, tmp_path: Path) -> None:
+def test_concurrent_log_model_jobs_register_one_new_name(
+    models_served: ServerProcess, unique: str, tmp_path: Path
+) -> None:
     """`log_model(registered_model_name=...)` from LOG_MODEL_JOBS processes at once: versions 1-N, no
     error. (test_registry_concurrency races eight registrations, on both stores and behind four
     workers; this one races the whole `log_model` path: logged model, artifacts, then the name.)"""
