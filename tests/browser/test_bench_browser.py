@@ -15,6 +15,9 @@ from benchmarks import browser
 pytestmark = pytest.mark.browser
 
 ORIGIN = "http://bench.test"
+# requestAnimationFrame's timestamps are frame starts, 1/60 s apart: the frame gap around the page's
+# 150-ms long task is at least 150 ms less one frame (133.3 ms when the task begins just after a frame).
+FRAME_MS = 1000 / 60
 NAME_RE = r"ui-run-\d{5}"
 
 PAGE = """<!doctype html><html><body style="margin:0">
@@ -98,7 +101,7 @@ def test_scroll_to_end_follows_a_growing_table(page: Any) -> None:
     )
     assert not got.timed_out and got.last_row == "ui-run-99400"  # 3 pages of 200 rows
     assert got.blank_frames == 0 and got.samples == 3 * got.frames
-    assert got.longest_task_ms >= 140 and got.gap_ms >= 140
+    assert got.longest_task_ms >= 140 and got.gap_ms >= 150 - FRAME_MS - 1
     longest, total, count = browser.longest_task_ms(page, browser.now_ms(page))
     assert longest >= 140 and total >= 2 * 140 and count >= 2
 

@@ -112,6 +112,11 @@ def test_autolog_registers_one_fit(models_served: ServerProcess, unique: str) ->
     assert len(loaded.predict(x)) == len(y)
 
 
+# Four jobs: each is a Python process importing mlflow and scikit-learn (seconds of CPU apiece).
+LOG_MODEL_JOBS = 4
+# One job: fit, report ready, wait for the common start signal, then `log_model` with the name. Its
+# requirements are given, so `log_model` starts no inference subprocess: the jobs reach the server
+# together instead of one inference (seconds, varying) apart.
 JOB = r"""
 import json, os, sys, time, warnings
 warnings.filterwarnings("ignore")
@@ -128,22 +133,30 @@ open(os.path.join(barrier, f"ready-{os.getpid()}"), "w").close()
 while not os.path.exists(os.path.join(barrier, "go")):
     time.sleep(0.001)
 with mlflow.start_run():
-    info = mlflow.sklearn.log_model(model, name="model", registered_model_name=name)
+    info = mlflow.sklearn.log_model(
+        model, name="model", registered_model_name=name, pip_requirements=["mlflow", "scikit-learn"]
+    )
 print(json.dumps({"version": str(info.registered_model_version)}))
 """
 
 
-def test_eight_log_model_jobs_register_one_new_name(models_served: ServerProcess, unique: str, tmp_path: Path) -> None:
-    """`log_model(registered_model_name=...)` from eight processes at once: versions 1-8, no error."""
+def test_concurrent_log_model_jobs_register_one_new_name(
+    models_served: ServerProcess, unique: str, tmp_path: Path
+) -> None:
+    """`log_model(registered_model_name=...)` from LOG_MODEL_JOBS processes at once: versions 1-N, no
+    error. (test_registry_concurrency races eight registrations, on both stores and behind four
+    workers; this one races the whole `log_model` path: logged model, artifacts, then the name.)"""
     name = f"iris-race-{unique}"
     barrier = tmp_path / "barrier"
     barrier.mkdir()
     env = {**os.environ, "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0"}
     args = [sys.executable, "-c", JOB, models_served.url, f"race-{unique}", name, str(barrier)]
-    procs = [subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env) for _ in range(8)]
+    procs = [
+        subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env) for _ in range(LOG_MODEL_JOBS)
+    ]
     try:
         deadline = time.monotonic() + 300
-        while len(list(barrier.glob("ready-*"))) < 8:
+        while len(list(barrier.glob("ready-*"))) < LOG_MODEL_JOBS:
             failed = [p for p in procs if p.poll() not in (None, 0)]
             assert not failed, failed[0].communicate()[1].decode()[-3000:]
             assert time.monotonic() < deadline, "jobs did not start"
@@ -159,6 +172,6 @@ def test_eight_log_model_jobs_register_one_new_name(models_served: ServerProcess
             if p.poll() is None:
                 p.kill()
                 p.wait()
-    assert sorted(versions) == list(range(1, 9))
+    assert sorted(versions) == list(range(1, LOG_MODEL_JOBS + 1))
     stored = MlflowClient().search_model_versions(f"name = '{name}'")
-    assert sorted(int(v.version) for v in stored) == list(range(1, 9))
+    assert sorted(int(v.version) for v in stored) == list(range(1, LOG_MODEL_JOBS + 1))
