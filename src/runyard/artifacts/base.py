@@ -17,7 +17,11 @@ import posixpath
 from collections.abc import AsyncIterable, AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Final
+from typing import IO, Final
+
+import anyio.to_thread
+
+from runyard.domain.errors import invalid
 
 __all__ = [
     "DEFAULT_CHUNK_SIZE",
@@ -25,7 +29,9 @@ __all__ = [
     "TEXT_EXTENSIONS",
     "ArtifactBackend",
     "ArtifactReader",
+    "BodyReader",
     "FileInfo",
+    "check_part_number",
     "guess_content_type",
 ]
 
@@ -101,6 +107,44 @@ class ArtifactReader(abc.ABC):
         tb: TracebackType | None,
     ) -> None:
         await self.aclose()
+
+
+class BodyReader(ArtifactReader):
+    """A reader over an opened blocking body (a file descriptor, an object store's response body:
+    a snapshot of the artifact), read in worker threads and closed when done."""
+
+    def __init__(self, body: IO[bytes], size: int, content_type: str, mtime: float) -> None:
+        super().__init__(size=size, content_type=content_type, mtime=mtime)
+        self._body = body
+        self._started = False
+
+    async def chunks(self, chunk_size: int = DEFAULT_CHUNK_SIZE) -> AsyncIterator[bytes]:
+        if chunk_size <= 0:
+            raise ValueError("chunk_size must be positive")
+        if self._started:
+            raise RuntimeError("the artifact content can only be streamed once")
+        self._started = True
+        try:
+            remaining = self.size
+            while remaining > 0:
+                data = await anyio.to_thread.run_sync(self._body.read, min(chunk_size, remaining))
+                if not data:
+                    raise OSError("the artifact was truncated while it was being read")
+                remaining -= len(data)
+                yield data
+        finally:
+            self._body.close()
+
+    async def aclose(self) -> None:
+        self._body.close()
+
+
+def check_part_number(part_number: int, num_parts: int) -> None:
+    """Refuse (400) a multipart part number outside 1..num_parts, or one that is not an integer."""
+    if isinstance(part_number, bool) or not isinstance(part_number, int):
+        raise invalid(f"Invalid part number {part_number!r}")
+    if not 1 <= part_number <= num_parts:
+        raise invalid(f"Invalid part number {part_number}: this upload has parts 1 to {num_parts}")
 
 
 class ArtifactBackend(abc.ABC):

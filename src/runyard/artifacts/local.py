@@ -28,8 +28,7 @@ import secrets
 import shutil
 import stat
 import time
-import unicodedata
-from collections.abc import AsyncIterable, AsyncIterator, Sequence
+from collections.abc import AsyncIterable, Sequence
 from pathlib import Path
 from typing import IO, Final
 
@@ -40,29 +39,21 @@ from runyard.artifacts.base import (
     MAX_PARTS,
     ArtifactBackend,
     ArtifactReader,
+    BodyReader,
     FileInfo,
+    check_part_number,
     guess_content_type,
 )
-from runyard.artifacts.paths import clean_relative_path, join_within
+from runyard.artifacts.paths import PRIVATE_DIR_NAME, clean_backend_path, is_private_name, join_within
 from runyard.domain.errors import invalid, not_found
 
-__all__ = ["PRIVATE_DIR_NAME", "LocalArtifactBackend", "LocalArtifactReader", "is_private_name"]
+__all__ = ["PRIVATE_DIR_NAME", "LocalArtifactBackend", "is_private_name"]
 
-PRIVATE_DIR_NAME: Final = ".runyard-uploads"
 _TMP_DIR_NAME: Final = "tmp"
 _META_NAME: Final = "meta.json"
 _UPLOAD_ID_RE: Final = re.compile(r"[0-9a-f]{32}")
 _MD5_RE: Final = re.compile(r"[0-9a-f]{32}")
 _COPY_CHUNK: Final = DEFAULT_CHUNK_SIZE
-
-
-def _fold(name: str) -> str:
-    """A name as a case-insensitive, normalisation-insensitive file system would compare it."""
-    return unicodedata.normalize("NFKC", name).casefold()
-
-
-def is_private_name(name: str) -> bool:
-    return _fold(name) == _fold(PRIVATE_DIR_NAME)
 
 
 def _part_prefix(part_number: int) -> str:
@@ -104,35 +95,6 @@ def _flush_and_close(handle: IO[bytes]) -> None:
     handle.close()
 
 
-class LocalArtifactReader(ArtifactReader):
-    """A reader over an already-opened file descriptor (a snapshot of the artifact)."""
-
-    def __init__(self, handle: IO[bytes], size: int, content_type: str, mtime: float) -> None:
-        super().__init__(size=size, content_type=content_type, mtime=mtime)
-        self._handle = handle
-        self._started = False
-
-    async def chunks(self, chunk_size: int = DEFAULT_CHUNK_SIZE) -> AsyncIterator[bytes]:
-        if chunk_size <= 0:
-            raise ValueError("chunk_size must be positive")
-        if self._started:
-            raise RuntimeError("the artifact content can only be streamed once")
-        self._started = True
-        try:
-            remaining = self.size
-            while remaining > 0:
-                data = await anyio.to_thread.run_sync(self._handle.read, min(chunk_size, remaining))
-                if not data:
-                    raise OSError("the artifact was truncated while it was being read")
-                remaining -= len(data)
-                yield data
-        finally:
-            self._handle.close()
-
-    async def aclose(self) -> None:
-        self._handle.close()
-
-
 class LocalArtifactBackend(ArtifactBackend):
     """Artifacts stored as plain files under ``root`` (created if missing)."""
 
@@ -155,12 +117,7 @@ class LocalArtifactBackend(ArtifactBackend):
     # -- path handling ---------------------------------------------------------------------
 
     def _clean(self, path: str, *, allow_root: bool) -> str:
-        cleaned = clean_relative_path(path)
-        if not cleaned and not allow_root:
-            raise invalid("Invalid artifact path '': this operation needs a path below the root")
-        if cleaned and is_private_name(cleaned.split("/", 1)[0]):
-            raise invalid(f"Invalid artifact path '{cleaned}': '{PRIVATE_DIR_NAME}' is reserved")
-        return cleaned
+        return clean_backend_path(path, allow_root=allow_root)
 
     def _check_public(self, real: Path, shown: str) -> None:
         """Refuse a resolved location inside the private area (reached through a symlink)."""
@@ -265,9 +222,7 @@ class LocalArtifactBackend(ArtifactBackend):
         except BaseException:
             os.close(fd)
             raise
-        return LocalArtifactReader(
-            handle, size=info.st_size, content_type=guess_content_type(cleaned), mtime=info.st_mtime
-        )
+        return BodyReader(handle, size=info.st_size, content_type=guess_content_type(cleaned), mtime=info.st_mtime)
 
     def list(self, path: str) -> builtins.list[FileInfo]:
         _cleaned, directory = self._locate(path, allow_root=True)
@@ -346,13 +301,6 @@ class LocalArtifactBackend(ArtifactBackend):
     def multipart_target(self, upload_id: str) -> str:
         return self._load_meta(upload_id)[1]
 
-    @staticmethod
-    def _check_part_number(part_number: int, num_parts: int) -> None:
-        if isinstance(part_number, bool) or not isinstance(part_number, int):
-            raise invalid(f"Invalid part number {part_number!r}")
-        if not 1 <= part_number <= num_parts:
-            raise invalid(f"Invalid part number {part_number}: this upload has parts 1 to {num_parts}")
-
     def create_multipart(self, path: str, num_parts: int) -> str:
         cleaned, target = self._locate(path, allow_root=False)
         if isinstance(num_parts, bool) or not isinstance(num_parts, int) or not 1 <= num_parts <= MAX_PARTS:
@@ -369,7 +317,7 @@ class LocalArtifactBackend(ArtifactBackend):
 
     async def write_part(self, upload_id: str, part_number: int, chunks: AsyncIterable[bytes]) -> str:
         directory, _path, num_parts = self._load_meta(upload_id)
-        self._check_part_number(part_number, num_parts)
+        check_part_number(part_number, num_parts)
         tmp, handle = self._new_temp(self._tmp)
         try:
             digest = hashlib.md5(usedforsecurity=False)
@@ -406,7 +354,7 @@ class LocalArtifactBackend(ArtifactBackend):
         ordered: builtins.list[tuple[Path, str]] = []
         seen: set[int] = set()
         for part_number, etag in sorted(parts, key=lambda part: part[0]):
-            self._check_part_number(part_number, num_parts)
+            check_part_number(part_number, num_parts)
             if part_number in seen:
                 raise invalid(f"Part {part_number} is listed more than once")
             seen.add(part_number)

@@ -32,9 +32,19 @@ from typing import Final
 
 from runyard.domain.errors import MlflowError, invalid
 
-__all__ = ["MAX_PATH_BYTES", "MAX_SEGMENT_BYTES", "clean_relative_path", "join_within"]
+__all__ = [
+    "MAX_PATH_BYTES",
+    "MAX_SEGMENT_BYTES",
+    "PRIVATE_DIR_NAME",
+    "clean_backend_path",
+    "clean_relative_path",
+    "is_private_name",
+    "join_within",
+]
 
 MAX_SEGMENT_BYTES: Final = 255
+# Every backend keeps its upload state under this first segment; no artifact path may name it.
+PRIVATE_DIR_NAME: Final = ".runyard-uploads"
 MAX_PATH_BYTES: Final = 4096
 _MAX_DECODE_ROUNDS: Final = 10
 
@@ -144,3 +154,24 @@ def join_within(root: Path, rel: str) -> Path:
     if not real_target.is_relative_to(real_root):
         raise _reject(rel, "it resolves to a location outside the artifact root")
     return real_target
+
+
+def _fold(name: str) -> str:
+    """A name as a case-insensitive, normalisation-insensitive file system would compare it."""
+    return unicodedata.normalize("NFKC", name).casefold()
+
+
+def is_private_name(name: str) -> bool:
+    """Whether a first path segment names the backends' reserved upload area."""
+    return _fold(name) == _fold(PRIVATE_DIR_NAME)
+
+
+def clean_backend_path(path: str, *, allow_root: bool) -> str:
+    """:func:`clean_relative_path`, plus the rules every backend applies: the root only where the
+    operation allows it, never the reserved upload area."""
+    cleaned = clean_relative_path(path)
+    if not cleaned and not allow_root:
+        raise invalid("Invalid artifact path '': this operation needs a path below the root")
+    if cleaned and is_private_name(cleaned.split("/", 1)[0]):
+        raise invalid(f"Invalid artifact path '{cleaned}': '{PRIVATE_DIR_NAME}' is reserved")
+    return cleaned

@@ -30,23 +30,23 @@ import datetime
 import json
 import re
 import tempfile
-from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterator, Sequence
+from collections.abc import AsyncIterable, Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import IO, TYPE_CHECKING, Final, TypeVar
+from typing import TYPE_CHECKING, Final, TypeVar
 
 import anyio
 import anyio.to_thread
 
 from runyard.artifacts.base import (
-    DEFAULT_CHUNK_SIZE,
     MAX_PARTS,
     ArtifactBackend,
     ArtifactReader,
+    BodyReader,
     FileInfo,
+    check_part_number,
     guess_content_type,
 )
-from runyard.artifacts.local import PRIVATE_DIR_NAME, is_private_name
-from runyard.artifacts.paths import clean_relative_path
+from runyard.artifacts.paths import clean_backend_path, clean_relative_path, is_private_name
 from runyard.artifacts.s3_client import translate
 from runyard.domain.errors import MlflowError, invalid, not_found
 
@@ -54,7 +54,7 @@ if TYPE_CHECKING:
     from mypy_boto3_s3.client import S3Client
     from mypy_boto3_s3.type_defs import CompletedPartTypeDef, ObjectIdentifierTypeDef
 
-__all__ = ["PART_SIZE", "S3ArtifactBackend", "S3ArtifactReader"]
+__all__ = ["PART_SIZE", "S3ArtifactBackend"]
 
 T = TypeVar("T")
 
@@ -78,35 +78,6 @@ def _normalise_etag(etag: str) -> str:
     return value.strip('"')
 
 
-class S3ArtifactReader(ArtifactReader):
-    """An open `GetObject` body (one version of the object: a snapshot), read in a worker thread."""
-
-    def __init__(self, body: IO[bytes], size: int, content_type: str, mtime: float) -> None:
-        super().__init__(size=size, content_type=content_type, mtime=mtime)
-        self._body = body
-        self._started = False
-
-    async def chunks(self, chunk_size: int = DEFAULT_CHUNK_SIZE) -> AsyncIterator[bytes]:
-        if chunk_size <= 0:
-            raise ValueError("chunk_size must be positive")
-        if self._started:
-            raise RuntimeError("the artifact content can only be streamed once")
-        self._started = True
-        try:
-            remaining = self.size
-            while remaining > 0:
-                data = await anyio.to_thread.run_sync(self._body.read, min(chunk_size, remaining))
-                if not data:
-                    raise OSError("the artifact was truncated while it was being read")
-                remaining -= len(data)
-                yield data
-        finally:
-            self._body.close()
-
-    async def aclose(self) -> None:
-        self._body.close()
-
-
 class S3ArtifactBackend(ArtifactBackend):
     """Artifacts stored as objects of `bucket` below `prefix` (`''`: the bucket's root)."""
 
@@ -127,12 +98,7 @@ class S3ArtifactBackend(ArtifactBackend):
     # -- keys and errors -------------------------------------------------------------------
 
     def _clean(self, path: str, *, allow_root: bool) -> str:
-        cleaned = clean_relative_path(path)
-        if not cleaned and not allow_root:
-            raise invalid("Invalid artifact path '': this operation needs a path below the root")
-        if cleaned and is_private_name(cleaned.split("/", 1)[0]):
-            raise invalid(f"Invalid artifact path '{cleaned}': '{PRIVATE_DIR_NAME}' is reserved")
-        return cleaned
+        return clean_backend_path(path, allow_root=allow_root)
 
     def _key(self, cleaned: str) -> str:
         if not self._prefix:
@@ -263,7 +229,7 @@ class S3ArtifactBackend(ArtifactBackend):
                     raise
                 raise error from None
             body = response["Body"]
-            return S3ArtifactReader(
+            return BodyReader(
                 body,  # type: ignore[arg-type]  # botocore's StreamingBody reads like a binary file
                 size=int(response["ContentLength"]),
                 content_type=guess_content_type(cleaned),
@@ -413,13 +379,6 @@ class S3ArtifactBackend(ArtifactBackend):
             raise refusal from None
         return path, num_parts, s3_id
 
-    @staticmethod
-    def _check_part_number(part_number: int, num_parts: int) -> None:
-        if isinstance(part_number, bool) or not isinstance(part_number, int):
-            raise invalid(f"Invalid part number {part_number!r}")
-        if not 1 <= part_number <= num_parts:
-            raise invalid(f"Invalid part number {part_number}: this upload has parts 1 to {num_parts}")
-
     def create_multipart(self, path: str, num_parts: int) -> str:
         cleaned = self._clean(path, allow_root=False)
         if isinstance(num_parts, bool) or not isinstance(num_parts, int) or not 1 <= num_parts <= MAX_PARTS:
@@ -460,7 +419,7 @@ class S3ArtifactBackend(ArtifactBackend):
 
     async def write_part(self, upload_id: str, part_number: int, chunks: AsyncIterable[bytes]) -> str:
         cleaned, num_parts, s3_id = self._decode_upload(upload_id)
-        self._check_part_number(part_number, num_parts)
+        check_part_number(part_number, num_parts)
         key = self._key(cleaned)
         if not await anyio.to_thread.run_sync(self._upload_is_open, key, s3_id):
             raise not_found(f"No such multipart upload: '{upload_id[:100]}'")
@@ -497,7 +456,7 @@ class S3ArtifactBackend(ArtifactBackend):
         completed: builtins.list[CompletedPartTypeDef] = []
         seen: set[int] = set()
         for part_number, etag in sorted(parts, key=lambda part: part[0]):
-            self._check_part_number(part_number, num_parts)
+            check_part_number(part_number, num_parts)
             if part_number in seen:
                 raise invalid(f"Part {part_number} is listed more than once")
             seen.add(part_number)

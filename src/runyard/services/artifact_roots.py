@@ -26,9 +26,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from runyard.artifacts.layout import MANAGED_DIR_NAME
-from runyard.artifacts.local import PRIVATE_DIR_NAME
 from runyard.artifacts.location import ArtifactLocation, LocalFolder, LocationError, overlap, parse_location
-from runyard.artifacts.paths import clean_relative_path
+from runyard.artifacts.paths import clean_relative_path, is_private_name
 from runyard.domain.errors import MlflowError, invalid
 
 ARTIFACTS_SCHEME = "mlflow-artifacts:"
@@ -118,6 +117,6 @@ def check_artifact_location(location: str) -> str:
         cleaned = clean_relative_path(rest[1:])
     except MlflowError:
         raise invalid(rule) from None
-    if not cleaned or cleaned.split("/", 1)[0].casefold() == PRIVATE_DIR_NAME:
+    if not cleaned or is_private_name(cleaned.split("/", 1)[0]):
         raise invalid(rule)
     return f"{ARTIFACTS_SCHEME}/{cleaned}"
