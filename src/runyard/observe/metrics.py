@@ -61,6 +61,11 @@ def multiprocess_mode() -> bool:
     return bool(getattr(values.ValueClass, "_multiprocess", False))
 
 
+def _live_gauge(name: str, documentation: str, registry: CollectorRegistry | None) -> Gauge:
+    """A gauge each process sets and a scrape sums over the live processes."""
+    return Gauge(name, documentation, registry=registry, multiprocess_mode="livesum")
+
+
 class Metrics:
     """One process's metrics (see the module docstring)."""
 
@@ -81,30 +86,18 @@ class Metrics:
             buckets=LATENCY_BUCKETS,
             registry=registry,
         )
-        self._in_flight = Gauge(
-            "runyard_http_requests_in_flight",
-            "Requests being handled (sampled every second).",
-            registry=registry,
-            multiprocess_mode="livesum",
+        self._in_flight = _live_gauge(
+            "runyard_http_requests_in_flight", "Requests being handled (sampled every second).", registry
         )
-        self._queue = Gauge(
+        self._queue = _live_gauge(
             "runyard_point_writer_queue_requests",
             "Metric-logging requests waiting for the point writer (sampled every second).",
-            registry=registry,
-            multiprocess_mode="livesum",
+            registry,
         )
-        self._pool_checked_out = Gauge(
-            "runyard_db_pool_checked_out",
-            "Database connections in use (sampled every second).",
-            registry=registry,
-            multiprocess_mode="livesum",
+        self._pool_checked_out = _live_gauge(
+            "runyard_db_pool_checked_out", "Database connections in use (sampled every second).", registry
         )
-        self._pool_size = Gauge(
-            "runyard_db_pool_size",
-            "Database connections the pools may keep open.",
-            registry=registry,
-            multiprocess_mode="livesum",
-        )
+        self._pool_size = _live_gauge("runyard_db_pool_size", "Database connections the pools may keep open.", registry)
         self._group_requests = Histogram(
             "runyard_point_writer_group_requests",
             "Requests written per point-writer transaction.",
